@@ -1,0 +1,1 @@
+"""Policy files shipped with spotcheck; `policy.toml` is the default for `--policy`."""

@@ -1,0 +1,161 @@
+"""Allocation under capacity (alloc-v1): which drawn enterprises can be staffed, in what order.
+
+The rule, documented for auditors in docs/ALLOCATION.md:
+
+1. Each stratum's candidates are its eligible enterprises in draw-v1 order. A candidate for
+   whom no lawful team exists at all (fewer than team_size officers pass department,
+   jurisdiction, qualification, certificate and recusal) is skipped, recorded with the
+   reason, and the next ticket takes its place.
+2. Floors first: tier priorities from highest to lowest; within one priority, strata take
+   turns so that each fills its floor at the same pace: the j-th candidate of a stratum
+   with floor f comes at position j/f, ties by (task, tier, jurisdiction).
+3. Then the part above the floor, the same way: priorities from highest to lowest, the
+   j-th candidate above the floor at (j - f)/(target - f).
+4. A candidate is admitted when all admitted visits plus its visit can still be staffed
+   within every inspector's capacity (an exact max-flow check). The first candidate of a
+   stratum that cannot be admitted closes the stratum: its draw stays a prefix of the
+   ticket order, and its shortfall is recorded with the officers that ran out.
+
+So a stratum is cut only when everything of higher priority that competes for the same
+officers has been admitted, and lower-priority strata keep their floors before any
+higher-priority stratum grows past its own.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .capacity import StaffingFlow
+from .draw import Ordering, Target
+from .eligibility import Stratum
+from .policy import Policy
+from .registry import Registry
+from .staffing import StaffingRules
+
+
+@dataclass
+class StratumOutcome:
+    """What allocation did for one stratum."""
+
+    stratum: Stratum
+    target: Target
+    ordering: Ordering
+    priority: int
+    drawn: list[int] = field(default_factory=list)      # positions in ordering, admitted
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (position, reason)
+    cursor: int = 0
+    closed_reason: str | None = None
+
+    @property
+    def allocated(self) -> int:
+        """Return the draws capacity allowed: the target unless capacity closed the stratum."""
+        return len(self.drawn) if self.closed_reason else self.target.target
+
+    @property
+    def shortfall(self) -> int:
+        """Return how many draws the stratum's floor misses."""
+        return max(0, self.target.floor - len(self.drawn))
+
+
+@dataclass
+class Visit:
+    """One (enterprise, department) visit and the tasks that share it."""
+
+    row: int
+    department: str
+    tasks: list[str]
+    qualifications: frozenset[str]
+    flow_index: int
+
+
+@dataclass
+class Allocation:
+    """The outcome of allocation: per-stratum draws and skips, and the visits to staff."""
+
+    outcomes: list[StratumOutcome]
+    visits: list[Visit]
+    eligible: list[np.ndarray]  # lawful inspectors per visit, aligned with visits
+
+
+def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
+             strata: list[tuple[Stratum, Target, Ordering]]) -> Allocation:
+    """Return the admitted draws and visits under the alloc-v1 rule."""
+    outcomes = [StratumOutcome(s, t, o, policy.tiers[s.tier].priority) for s, t, o in strata]
+    flow = StaffingFlow(list(rules.capacity), policy.team_size)
+    visits: dict[tuple[int, str], Visit] = {}
+    admitted: list[Visit] = []
+    tasks = {t.code: t for t in policy.tasks}
+
+    def try_next(outcome: StratumOutcome) -> bool:
+        """Admit the stratum's next candidate; return False once it is closed or exhausted."""
+        task = tasks[outcome.stratum.task]
+        own = frozenset([task.qualification]) if task.qualification else frozenset()
+        rows = outcome.ordering.rows
+        while outcome.cursor < len(rows):
+            position = outcome.cursor
+            outcome.cursor += 1
+            row = int(rows[position])
+            key = (row, task.department)
+            visit = visits.get(key)
+            quals = own if visit is None else visit.qualifications | own
+            lawful = rules.lawful(row, task.department, quals)
+            if len(lawful) < policy.team_size:
+                reason = rules.why_no_team(row, task.department, quals)
+                if visit is not None and quals != visit.qualifications:
+                    reason += f" (joint visit with task(s) {', '.join(visit.tasks)})"
+                outcome.skipped.append((position, reason))
+                continue
+            if visit is None:
+                index = flow.add_visit(lawful)
+                if index is None:
+                    close(outcome, lawful, task.department, row)
+                    return False
+                visit = Visit(row, task.department, [task.code], quals, index)
+                visits[key] = visit
+                admitted.append(visit)
+            elif quals != visit.qualifications:
+                if not flow.restrict_visit(visit.flow_index, lawful):
+                    close(outcome, lawful, task.department, row)
+                    return False
+                visit.qualifications = quals
+                visit.tasks.append(task.code)
+            else:
+                visit.tasks.append(task.code)
+            outcome.drawn.append(position)
+            return True
+        return False
+
+    def close(outcome: StratumOutcome, lawful: np.ndarray, department: str, row: int) -> None:
+        place = registry.enterprises.jurisdictions[row].decode()
+        outcome.closed_reason = (
+            f"capacity: the {len(lawful)} lawful officer(s) of department {department} for "
+            f"{place} ({rules.describe_pool(lawful.tolist())}) and those they could trade "
+            "visits with are fully booked")
+
+    levels = sorted({o.priority for o in outcomes}, reverse=True)
+    for above_floor in (False, True):
+        for level in levels:
+            heap: list[tuple[Fraction, tuple[str, str, str], int]] = []
+            for index, outcome in enumerate(outcomes):
+                if outcome.priority != level or outcome.closed_reason:
+                    continue
+                start, stop = (outcome.target.floor, outcome.target.target) if above_floor \
+                    else (0, outcome.target.floor)
+                if len(outcome.drawn) == start and stop > start:
+                    heapq.heappush(heap, (Fraction(1, stop - start), outcome.stratum.key, index))
+            while heap:
+                _, key, index = heapq.heappop(heap)
+                outcome = outcomes[index]
+                start, stop = (outcome.target.floor, outcome.target.target) if above_floor \
+                    else (0, outcome.target.floor)
+                if try_next(outcome) and len(outcome.drawn) < stop:
+                    done = len(outcome.drawn) - start
+                    heapq.heappush(heap, (Fraction(done + 1, stop - start), key, index))
+    ordered = sorted(admitted, key=lambda v: v.flow_index)
+    for visit in ordered:
+        visit.tasks.sort()
+    return Allocation(outcomes, ordered, [flow.eligible[v.flow_index] for v in ordered])

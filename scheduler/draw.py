@@ -1,0 +1,82 @@
+"""round-v1 targets and floors, and draw-v1 tickets in bottom-k order (DESIGN §6)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .eligibility import Stratum
+from .hashes import round_offset, ticket_prefix
+from .policy import Policy
+from .registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """round-v1's target and floor of one stratum."""
+
+    target: int
+    floor: int
+
+
+def stratum_target(stratum: Stratum, policy: Policy, seed_digest: str, quarter: str) -> Target:
+    """Return round-v1's target and floor, computed in exact fractions."""
+    tier = policy.tiers[stratum.tier]
+    v = round_offset(seed_digest, quarter, stratum.task, stratum.tier, stratum.jurisdiction)
+    eligible = len(stratum.eligible)
+    target = min(eligible, math.floor(tier.exact_ratio * stratum.population + v))
+    floor = min(target, math.floor(tier.exact_min_ratio * stratum.population + v))
+    return Target(target, floor)
+
+
+def task_tickets(registry: Registry, rows: np.ndarray, seed_digest: str, quarter: str,
+                 task: str) -> np.ndarray:
+    """Return the raw 32-byte draw-v1 tickets ('S32') of the given enterprise rows."""
+    prefix = ticket_prefix(seed_digest, quarter, task)
+    sha = hashlib.sha256
+    ids = registry.enterprises.ids[rows].tolist()
+    return np.array([sha(prefix + eid).digest() for eid in ids], dtype="S32")
+
+
+def ticket_hex(tickets: np.ndarray) -> list[str]:
+    """Return 'S32' tickets as 64-digit hex strings (trailing zero bytes kept)."""
+    raw = np.ascontiguousarray(tickets, dtype="S32").view(np.uint8).reshape(-1, 32)
+    return [bytes(row).hex() for row in raw]
+
+
+@dataclass(frozen=True, eq=False)
+class Ordering:
+    """A stratum's eligible enterprises in draw order: smallest (ticket, enterprise_id) first."""
+
+    rows: np.ndarray     # enterprise rows
+    tickets: np.ndarray  # 'S32', aligned with rows
+
+
+def order_stratum(registry: Registry, stratum: Stratum,
+                  tickets: np.ndarray) -> Ordering:
+    """Return the stratum's eligible rows sorted by (ticket, enterprise_id)."""
+    ids = registry.enterprises.ids[stratum.eligible]
+    order = np.lexsort((ids, tickets))
+    return Ordering(stratum.eligible[order], tickets[order])
+
+
+def order_strata(registry: Registry, strata: list[Stratum], seed_digest: str,
+                 quarter: str) -> dict[tuple[str, str, str], Ordering]:
+    """Return each stratum's draw order, hashing each (task, enterprise) once."""
+    orderings: dict[tuple[str, str, str], Ordering] = {}
+    by_task: dict[str, list[Stratum]] = {}
+    for stratum in strata:
+        by_task.setdefault(stratum.task, []).append(stratum)
+    for task in sorted(by_task):
+        group = by_task[task]
+        rows = np.concatenate([s.eligible for s in group]) if group else np.zeros(0, np.int64)
+        tickets = task_tickets(registry, rows, seed_digest, quarter, task)
+        start = 0
+        for stratum in group:
+            stop = start + len(stratum.eligible)
+            orderings[stratum.key] = order_stratum(registry, stratum, tickets[start:stop])
+            start = stop
+    return orderings

@@ -1,0 +1,60 @@
+"""The error hierarchy: every expected failure is a SpotcheckError the CLI turns into exit 1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SpotcheckError(Exception):
+    """Root of every failure spotcheck expects and explains to its user."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One bad value in an input file: where it is and why it is refused."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file}:{self.row}"
+        if self.column is None:
+            return f"{where}: {self.reason}"
+        shown = "" if self.value is None else f" value {self.value!r}"
+        return f"{where}: column {self.column!r}{shown}: {self.reason}"
+
+
+class InvalidInputError(SpotcheckError):
+    """An input file, policy or argument is refused; lists every problem found."""
+
+    def __init__(self, problems: list[RowProblem] | str, *, headline: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [RowProblem(file="input", row=None, column=None, value=None,
+                                   reason=problems)]
+        self.problems = problems
+        self.headline = headline
+        lines = [headline] if headline else []
+        limit = 200
+        lines += [str(p) for p in problems[:limit]]
+        if len(problems) > limit:
+            lines.append(f"... and {len(problems) - limit} more problems")
+        super().__init__("\n".join(lines))
+
+
+class PolicyError(InvalidInputError):
+    """The policy file is refused; each problem names the key."""
+
+
+class InfeasiblePlanError(SpotcheckError):
+    """The request cannot be planned at all (for example, a plan already exists)."""
+
+
+class VerificationError(SpotcheckError):
+    """An audit bundle does not reproduce; carries every mismatch found."""
+
+    def __init__(self, mismatches: list[str]) -> None:
+        self.mismatches = mismatches
+        super().__init__("\n".join(mismatches))

@@ -1,0 +1,177 @@
+"""plan_quarter: registry + policy + quarter + seed → the quarter's draws and teams."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .allocation import Allocation, allocate
+from .assignment import StaffingProblem, build_problem, solve_min_cost
+from .draw import order_strata, stratum_target, ticket_hex
+from .eligibility import strata_for_quarter
+from .hashes import normalise_seed, sha256_hex
+from .policy import Policy
+from .quarter import Quarter
+from .registry import Registry
+from .staffing import StaffingRules
+
+StageHook = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class StratumRow:
+    """One line of strata.csv (plus the reason when the stratum fell short of its target)."""
+
+    task: str
+    tier: str
+    jurisdiction: str
+    population: int
+    eligible: int
+    target: int
+    floor: int
+    allocated: int
+    drawn: int
+    shortfall: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class DrawRow:
+    """One drawn enterprise: its stratum, ticket and rank among the stratum's eligible."""
+
+    task: str
+    tier: str
+    jurisdiction: str
+    enterprise_id: str
+    ticket: str
+    rank: int
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SkipRow:
+    """An enterprise passed over because no lawful team could be formed for it."""
+
+    task: str
+    enterprise_id: str
+    ticket: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AssignmentRow:
+    """One officer on one visit, with the assign-v1 cost that chose them."""
+
+    enterprise_id: str
+    department: str
+    inspector_id: str
+    cost: int
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class VisitRow:
+    """One (enterprise, department) visit and the tasks it carries out (进一次门、查多项事)."""
+
+    enterprise_id: str
+    department: str
+    tasks: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A quarter's plan: every stratum, draw, skip, visit and team, in canonical order."""
+
+    quarter: str
+    seed: str
+    seed_hash: str
+    policy: Policy
+    strata: tuple[StratumRow, ...]
+    draws: tuple[DrawRow, ...]
+    skipped: tuple[SkipRow, ...]
+    visits: tuple[VisitRow, ...]
+    assignments: tuple[AssignmentRow, ...]
+    staffing: StaffingProblem
+
+    @property
+    def total_cost(self) -> int:
+        """Return the summed assign-v1 cost of all teams."""
+        return sum(a.cost for a in self.assignments)
+
+
+def _no_hook(stage: str) -> None:
+    return None
+
+
+def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, seed: str,
+                 *, on_stage: StageHook = _no_hook) -> Plan:
+    """Return the quarter's plan; a pure function of its arguments.
+
+    `on_stage(name)` is called as each stage starts ("eligibility", "draw", "allocation",
+    "assignment", "done"), so a caller can time or report progress.
+    """
+    q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    quarter_text = str(q)
+    seed = normalise_seed(seed)
+    digest = sha256_hex(seed)
+
+    on_stage("eligibility")
+    strata = strata_for_quarter(registry, policy, q)
+    on_stage("draw")
+    targets = [stratum_target(s, policy, digest, quarter_text) for s in strata]
+    orderings = order_strata(registry, strata, digest, quarter_text)
+    on_stage("allocation")
+    rules = StaffingRules(registry, policy.team_size, q)
+    allocation = allocate(registry, policy, rules,
+                          [(s, t, orderings[s.key]) for s, t in zip(strata, targets, strict=True)])
+    on_stage("assignment")
+    ids = registry.enterprises.ids
+    visit_ids = [ids[v.row].decode() for v in allocation.visits]
+    problem = build_problem(digest, quarter_text, policy.team_size, visit_ids,
+                            allocation.eligible, [o.inspector_id for o in registry.inspectors],
+                            rules.capacity)
+    flows = solve_min_cost(problem)
+    plan = _assemble(registry, policy, quarter_text, seed, digest, allocation, problem, flows)
+    on_stage("done")
+    return plan
+
+
+def _assemble(registry: Registry, policy: Policy, quarter: str, seed: str, digest: str,
+              allocation: Allocation, problem: StaffingProblem, flows: np.ndarray) -> Plan:
+    ids = registry.enterprises.ids
+    strata_rows: list[StratumRow] = []
+    draws: list[DrawRow] = []
+    skipped: list[SkipRow] = []
+    for outcome in allocation.outcomes:
+        s, order = outcome.stratum, outcome.ordering
+        reason = ""
+        if outcome.closed_reason:
+            reason = outcome.closed_reason
+        elif len(outcome.drawn) < outcome.target.target:
+            reason = (f"only {len(outcome.drawn)} eligible enterprise(s) could be given a "
+                      "lawful team")
+        strata_rows.append(StratumRow(
+            s.task, s.tier, s.jurisdiction, s.population, len(s.eligible),
+            outcome.target.target, outcome.target.floor, outcome.allocated,
+            len(outcome.drawn), outcome.shortfall, reason))
+        positions = np.array(outcome.drawn + [p for p, _ in outcome.skipped], dtype=np.int64)
+        hexes = ticket_hex(order.tickets[positions]) if len(positions) else []
+        n_drawn = len(outcome.drawn)
+        for position, ticket in zip(outcome.drawn, hexes[:n_drawn], strict=True):
+            draws.append(DrawRow(s.task, s.tier, s.jurisdiction,
+                                 ids[order.rows[position]].decode(), ticket, position + 1))
+        for (position, why), ticket in zip(outcome.skipped, hexes[n_drawn:], strict=True):
+            skipped.append(SkipRow(s.task, ids[order.rows[position]].decode(), ticket, why))
+    chosen = np.flatnonzero(flows > 0)
+    assignments = sorted(
+        AssignmentRow(problem.visit_ids[v], allocation.visits[v].department,
+                      problem.inspector_ids[i], int(c))
+        for v, i, c in zip(problem.arc_visit[chosen].tolist(),
+                           problem.arc_inspector[chosen].tolist(),
+                           problem.arc_cost[chosen].tolist(), strict=True))
+    visits = sorted(VisitRow(ids[v.row].decode(), v.department, tuple(v.tasks))
+                    for v in allocation.visits)
+    return Plan(quarter, seed, digest, policy, tuple(strata_rows),
+                tuple(sorted(draws, key=lambda d: (d.task, d.tier, d.jurisdiction, d.rank))),
+                tuple(sorted(skipped, key=lambda k: (k.task, k.enterprise_id))),
+                tuple(visits), tuple(assignments), problem)

@@ -1,0 +1,104 @@
+"""Who may lawfully inspect whom: department, jurisdiction, qualification, certificate, recusal.
+
+These are the fixed rules of DESIGN §6; capacity is left to allocation and assignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from models.domain import Inspector
+
+from .quarter import Quarter
+from .registry import Registry
+
+
+class StaffingRules:
+    """Answers which inspectors may form a team for an enterprise's visit."""
+
+    def __init__(self, registry: Registry, team_size: int, quarter: Quarter) -> None:
+        self.registry = registry
+        self.team_size = team_size
+        self.quarter = quarter
+        self.inspectors: tuple[Inspector, ...] = registry.inspectors
+        self.capacity = [o.capacity for o in self.inspectors]
+        index = {o.inspector_id: i for i, o in enumerate(self.inspectors)}
+        self.recusals: dict[bytes, frozenset[int]] = {}
+        grouped: dict[bytes, set[int]] = {}
+        for conflict in registry.conflicts:
+            grouped.setdefault(conflict.enterprise_id.encode(), set()).add(
+                index[conflict.inspector_id])
+        self.recusals = {k: frozenset(v) for k, v in grouped.items()}
+        end = quarter.end
+        self._by_prefix: dict[tuple[str, str], list[int]] = {}
+        for i, officer in enumerate(self.inspectors):
+            if officer.certificate_expiry >= end and officer.capacity > 0:
+                self._by_prefix.setdefault((officer.department, officer.jurisdiction), []).append(i)
+        self._by_place: dict[tuple[str, bytes], list[int]] = {}
+        self._by_quals: dict[tuple[str, bytes, frozenset[str]], np.ndarray] = {}
+
+    def serving(self, department: str, jurisdiction: bytes) -> list[int]:
+        """Return certified officers of `department` with capacity who serve `jurisdiction`."""
+        key = (department, jurisdiction)
+        found = self._by_place.get(key)
+        if found is None:
+            place = jurisdiction.decode()
+            found = sorted(i for n in range(1, len(place) + 1)
+                           for i in self._by_prefix.get((department, place[:n]), ()))
+            self._by_place[key] = found
+        return found
+
+    def qualified(self, department: str, jurisdiction: bytes,
+                  qualifications: frozenset[str]) -> np.ndarray:
+        """Return `serving` narrowed to officers holding every qualification."""
+        key = (department, jurisdiction, qualifications)
+        found = self._by_quals.get(key)
+        if found is None:
+            found = np.array([i for i in self.serving(department, jurisdiction)
+                              if qualifications.issubset(self.inspectors[i].qualifications)],
+                             dtype=np.int64)
+            self._by_quals[key] = found
+        return found
+
+    def lawful(self, row: int, department: str, qualifications: frozenset[str]) -> np.ndarray:
+        """Return the inspectors (ascending) who may serve on this enterprise's visit."""
+        ent = self.registry.enterprises
+        candidates = self.qualified(department, ent.jurisdictions[row], qualifications)
+        recused = self.recusals.get(ent.ids[row])
+        if recused:
+            candidates = np.array([i for i in candidates if i not in recused], dtype=np.int64)
+        return candidates
+
+    def why_no_team(self, row: int, department: str, qualifications: frozenset[str]) -> str:
+        """Return a planner-readable reason why fewer than team_size officers are lawful."""
+        ent = self.registry.enterprises
+        place = ent.jurisdictions[row].decode()
+        in_dept = [o for o in self.inspectors if o.department == department]
+        serving = [o for o in in_dept if place.startswith(o.jurisdiction)]
+        certified = [o for o in serving if o.certificate_expiry >= self.quarter.end]
+        available = [o for o in certified if o.capacity > 0]
+        qualified = [o for o in available if qualifications.issubset(o.qualifications)]
+        recused = self.recusals.get(ent.ids[row], frozenset())
+        lawful = [o for o in qualified
+                  if self.inspectors.index(o) not in recused] if recused else qualified
+        steps = [f"{len(serving)} officer(s) of department {department} serve {place}"]
+        if len(certified) < len(serving):
+            steps.append(f"{len(serving) - len(certified)} certificate(s) (执法证) expire before "
+                         f"{self.quarter.end.isoformat()}")
+        if len(available) < len(certified):
+            steps.append(f"{len(certified) - len(available)} with capacity 0")
+        if len(qualified) < len(available):
+            steps.append(f"{len(available) - len(qualified)} lack qualification "
+                         f"{'+'.join(sorted(qualifications))}")
+        if len(lawful) < len(qualified):
+            steps.append(f"{len(qualified) - len(lawful)} must recuse (回避)")
+        return (f"no lawful team: {len(lawful)} of {self.team_size} officers needed ("
+                + "; ".join(steps) + ")")
+
+    def describe_pool(self, members: Iterable[int]) -> str:
+        """Return up to five certificate numbers of a pool, for messages."""
+        ids = sorted(self.inspectors[i].inspector_id for i in members)
+        shown = ", ".join(ids[:5])
+        return shown + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
