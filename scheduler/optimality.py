@@ -1,0 +1,99 @@
+"""An exact optimality certificate for staffing, independent of any solver.
+
+A feasible flow is of minimum cost exactly when its residual network has no cycle of
+negative cost. This module looks for one with Bellman–Ford in integer arithmetic over the
+residual network of the teams as written, so a verdict never depends on OR-Tools (or any
+LP solver's tolerances) and is the same on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .assignment import StaffingProblem
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """The outcome: optimal, or the cost of a cheaper exchange found."""
+
+    optimal: bool
+    iterations: int
+    improvement: int = 0  # how much a negative cycle would save, when not optimal
+
+
+def _residual(problem: StaffingProblem, used: np.ndarray) -> tuple[np.ndarray, ...]:
+    n_visits, n_inspectors = problem.visits, len(problem.inspector_ids)
+    inspector_node = n_visits + problem.arc_inspector
+    sink = n_visits + n_inspectors
+    load = np.bincount(problem.arc_inspector[used], minlength=n_inspectors)
+    spare = np.flatnonzero(load < problem.capacity)
+    busy = np.flatnonzero(load > 0)
+    tails = np.concatenate([problem.arc_visit[~used], inspector_node[used],
+                            n_visits + spare, np.full(len(busy), sink)])
+    heads = np.concatenate([inspector_node[~used], problem.arc_visit[used],
+                            np.full(len(spare), sink), n_visits + busy])
+    weights = np.concatenate([problem.arc_cost[~used], -problem.arc_cost[used],
+                              np.zeros(len(spare) + len(busy), dtype=np.int64)])
+    return tails.astype(np.int64), heads.astype(np.int64), weights.astype(np.int64)
+
+
+def _cycle_cost(start: int, parent: np.ndarray, parent_weight: np.ndarray) -> int | None:
+    seen: dict[int, int] = {}
+    node, step = start, 0
+    while node >= 0 and node not in seen:
+        seen[node] = step
+        node, step = int(parent[node]), step + 1
+    if node < 0:
+        return None
+    total, current = 0, node
+    while True:
+        total += int(parent_weight[current])
+        current = int(parent[current])
+        if current == node:
+            return total
+
+
+def certify(problem: StaffingProblem, used: np.ndarray) -> Certificate:
+    """Return whether the teams marked `used` (one flag per arc) have minimum total cost."""
+    n_nodes = problem.visits + len(problem.inspector_ids) + 1
+    tails, heads, weights = _residual(problem, used.astype(bool))
+    order = np.argsort(heads, kind="stable")
+    tails, heads, weights = tails[order], heads[order], weights[order]
+    starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]]) if len(heads) else \
+        np.zeros(0, dtype=np.int64)
+    targets = heads[starts]
+    distance = np.zeros(n_nodes, dtype=np.int64)
+    parent = np.full(n_nodes, -1, dtype=np.int64)
+    parent_weight = np.zeros(n_nodes, dtype=np.int64)
+    jumps = max(1, math.ceil(math.log2(n_nodes + 1)) + 1)
+    for iteration in range(1, n_nodes + 2):
+        if len(heads) == 0:
+            return Certificate(True, iteration)
+        candidate = distance[tails] + weights
+        best = np.minimum.reduceat(candidate, starts)
+        improved = best < distance[targets]
+        if not improved.any():
+            return Certificate(True, iteration)
+        nodes = targets[improved]
+        # the arc achieving the minimum, for the predecessor graph
+        group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(heads)]))
+        hit = candidate == best[group]
+        first = np.full(len(starts), len(heads), dtype=np.int64)
+        np.minimum.at(first, group[hit], np.flatnonzero(hit))
+        arcs = first[improved]
+        distance[nodes] = best[improved]
+        parent[nodes] = tails[arcs]
+        parent_weight[nodes] = weights[arcs]
+        if iteration % 8 == 0:
+            ancestor = parent.copy()
+            for _ in range(jumps):
+                ancestor = np.where(ancestor >= 0, ancestor[np.maximum(ancestor, 0)], -1)
+            for start in np.flatnonzero(ancestor >= 0)[:1].tolist():
+                cost = _cycle_cost(start, parent, parent_weight)
+                if cost is not None and cost < 0:
+                    return Certificate(False, iteration, -cost)
+    return Certificate(False, n_nodes + 1)

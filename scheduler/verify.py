@@ -1,0 +1,316 @@
+"""verify_bundle: reproduce a plan from its audit bundle alone and say what does not match."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from .assignment import StaffingProblem
+from .bundle import (
+    FORMAT,
+    HEADERS,
+    INPUT_FILES,
+    OUTPUT_FILES,
+    Bundle,
+    digest,
+    input_files,
+    output_files,
+    plan_identifier,
+    read_bundle,
+    registry_from_bundle,
+)
+from .errors import SpotcheckError
+from .hashes import ALGORITHMS, cost, normalise_seed, sha256_hex, ticket
+from .optimality import certify
+from .plan import plan_quarter
+from .policy import parse_policy
+from .quarter import Quarter
+from .registry import Registry
+from .staffing import StaffingRules
+
+_SHOWN = 10
+
+
+@dataclass
+class VerificationReport:
+    """The verdict on one bundle: every mismatch in words, and what was checked."""
+
+    path: str
+    mismatches: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    plan_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Return True when everything reproduced."""
+        return not self.mismatches
+
+    def lines(self) -> list[str]:
+        """Return the verdict as lines for a planner or auditor."""
+        if self.ok:
+            shown = ", ".join(f"{k} {v}" for k, v in self.counts.items())
+            return [f"VERIFIED {self.path} (plan {self.plan_id}): {shown}"]
+        return [f"NOT VERIFIED {self.path}: {len(self.mismatches)} problem(s)",
+                *(f"  - {m}" for m in self.mismatches)]
+
+
+class _Stop(Exception):
+    """Raised inside verification when nothing further can be checked."""
+
+
+def verify_bundle(path: str | Path) -> VerificationReport:
+    """Return the verification report of the bundle at `path` (a folder or .zip)."""
+    report = VerificationReport(str(path))
+    try:
+        bundle = read_bundle(path)
+        _verify(bundle, report)
+    except _Stop:
+        pass
+    except SpotcheckError as exc:
+        report.mismatches.append(str(exc))
+    return report
+
+
+def _verify(bundle: Bundle, report: VerificationReport) -> None:
+    fail = report.mismatches.append
+    try:
+        manifest: dict[str, Any] = bundle.manifest
+    except (ValueError, UnicodeDecodeError) as exc:
+        fail(f"manifest.json is not valid JSON: {exc}")
+        raise _Stop from exc
+    if manifest.get("format") != FORMAT:
+        fail(f"manifest.json: format is {manifest.get('format')!r}, expected {FORMAT!r}")
+        raise _Stop
+    if manifest.get("algorithms") != ALGORITHMS:
+        fail(f"manifest.json: algorithms {manifest.get('algorithms')} are not {ALGORITHMS}")
+        raise _Stop
+    report.plan_id = str(manifest.get("plan_id", ""))
+    seed = str(manifest.get("seed", ""))
+    try:
+        seed = normalise_seed(seed)
+        quarter = Quarter.parse(str(manifest.get("quarter", "")))
+    except SpotcheckError as exc:
+        fail(f"manifest.json: {exc}")
+        raise _Stop from exc
+    if sha256_hex(seed) != manifest.get("seed_hash"):
+        fail("manifest.json: seed_hash is not sha256 of the seed — the seed or its hash was "
+             "changed")
+
+    recorded = manifest.get("inputs", {})
+    for name in INPUT_FILES:
+        if name not in bundle.files:
+            fail(f"{name} is missing from the bundle")
+        elif recorded.get(name) != digest(bundle.files[name]):
+            fail(f"{name} does not match the digest recorded in manifest.json: the file was "
+                 "changed after the plan was made")
+    if report.mismatches and any(n not in bundle.files for n in INPUT_FILES):
+        raise _Stop
+    try:
+        policy = parse_policy(bundle.files["policy.toml"].decode("utf-8-sig"), "policy.toml")
+    except (SpotcheckError, UnicodeDecodeError) as exc:
+        fail(f"policy.toml cannot be read: {exc}")
+        raise _Stop from exc
+    if manifest.get("policy") != policy.as_manifest():
+        fail("manifest.json: the parsed policy recorded there differs from policy.toml")
+    try:
+        registry = registry_from_bundle(bundle)
+    except (SpotcheckError, ValidationError, ValueError, IndexError) as exc:
+        fail(f"the input files cannot be read: {exc}")
+        raise _Stop from exc
+    canonical = input_files(registry, bundle.files["policy.toml"])
+    for name in INPUT_FILES[1:]:
+        if canonical[name] != bundle.files[name]:
+            fail(f"{name} is not in canonical form (order, quoting or duplicates changed)")
+    expected_id = plan_identifier(str(quarter), sha256_hex(seed),
+                                  {n: digest(bundle.files[n]) for n in INPUT_FILES})
+    if manifest.get("plan_id") != expected_id:
+        fail(f"manifest.json: plan_id {manifest.get('plan_id')!r} does not follow from the "
+             f"inputs and seed (expected {expected_id!r})")
+
+    plan = plan_quarter(registry, policy, quarter, seed)
+    reproduced = output_files(plan)
+    for name in OUTPUT_FILES:
+        if name not in bundle.files:
+            fail(f"{name} is missing from the bundle")
+            continue
+        if bundle.files[name] != reproduced[name]:
+            _explain_difference(name, bundle.files[name], reproduced[name], fail)
+        if manifest.get("outputs", {}).get(name) != digest(bundle.files[name]):
+            fail(f"{name} does not match the digest recorded in manifest.json")
+
+    if "draws.csv" in bundle.files:
+        _check_tickets(bundle, seed, str(quarter), fail)
+    if "assignments.csv" in bundle.files and "visits.csv" in bundle.files:
+        _check_teams(bundle, registry, policy.team_size, quarter, seed, fail)
+    _check_optimal(plan.staffing, plan, fail)
+    report.counts = {"strata": len(plan.strata), "draws": len(plan.draws),
+                     "skipped": len(plan.skipped), "visits": len(plan.visits),
+                     "assignments": len(plan.assignments)}
+    counts = manifest.get("counts", {})
+    for key, value in report.counts.items():
+        if counts.get(key) != value:
+            fail(f"manifest.json: counts.{key} is {counts.get(key)!r}, the plan has {value}")
+
+
+def _table(name: str, data: bytes) -> list[tuple[str, ...]]:
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SpotcheckError(f"{name} cannot be read: {exc}") from exc
+    if not rows or tuple(rows[0]) != HEADERS[name]:
+        raise SpotcheckError(f"{name}: the header is not {','.join(HEADERS[name])}")
+    return [tuple(r) for r in rows[1:]]
+
+
+def _explain_difference(name: str, written: bytes, expected: bytes, fail: Any) -> None:
+    ours, theirs = _table(name, written), _table(name, expected)
+    if name == "assignments.csv":
+        teams: dict[tuple[str, str], list[set[str]]] = defaultdict(lambda: [set(), set()])
+        for row in ours:
+            teams[(row[0], row[1])][0].add(row[2])
+        for row in theirs:
+            teams[(row[0], row[1])][1].add(row[2])
+        shown = 0
+        for (enterprise, department), (have, want) in sorted(teams.items()):
+            if have != want:
+                shown += 1
+                if shown <= _SHOWN:
+                    fail(f"assignments.csv: the team for enterprise {enterprise} (department "
+                         f"{department}) is {', '.join(sorted(have)) or 'missing'} in the "
+                         f"bundle; the seed gives {', '.join(sorted(want)) or 'no visit'}")
+        if shown == 0:
+            fail("assignments.csv: the teams match but a cost or the row order was changed")
+        elif shown > _SHOWN:
+            fail(f"assignments.csv: {shown - _SHOWN} more team(s) differ")
+        return
+    header = HEADERS[name]
+    extra = sorted(set(ours) - set(theirs))
+    missing = sorted(set(theirs) - set(ours))
+    if not extra and not missing:
+        fail(f"{name}: the rows match but their order or format was changed")
+        return
+
+    def show(row: tuple[str, ...]) -> str:
+        return ", ".join(f"{h}={v}" for h, v in zip(header, row, strict=False))
+
+    what = {"draws.csv": ("is recorded as drawn but the seed does not draw it",
+                          "the seed draws it but the bundle does not list it"),
+            "skipped.csv": ("is recorded as skipped but should not be",
+                            "should be recorded as skipped but is not")}
+    in_bundle, in_seed = what.get(name, ("is in the bundle but does not reproduce",
+                                         "is reproduced but missing from the bundle"))
+    for row in extra[:_SHOWN]:
+        fail(f"{name}: {show(row)} — {in_bundle}")
+    for row in missing[:_SHOWN]:
+        fail(f"{name}: {show(row)} — {in_seed}")
+    hidden = max(0, len(extra) - _SHOWN) + max(0, len(missing) - _SHOWN)
+    if hidden:
+        fail(f"{name}: {hidden} more differing row(s)")
+
+
+def _check_tickets(bundle: Bundle, seed: str, quarter: str, fail: Any) -> None:
+    seed_digest = sha256_hex(seed)
+    bad = [row for row in _table("draws.csv", bundle.files["draws.csv"])
+           if len(row) != 6 or ticket(seed_digest, quarter, row[0], row[3]) != row[4]]
+    for row in bad[:_SHOWN]:
+        fail(f"draws.csv: the ticket of {row[3] if len(row) > 3 else row} for task "
+             f"{row[0]} is not sha256 of its draw-v1 string")
+
+
+def _check_teams(bundle: Bundle, registry: Registry, team_size: int, quarter: Quarter,
+                 seed: str, fail: Any) -> None:
+    """Check every team rule on the teams as written, independently of the planner."""
+    policy_tasks = {t.code: t for t in parse_policy(
+        bundle.files["policy.toml"].decode("utf-8-sig")).tasks}
+    rules = StaffingRules(registry, team_size, quarter)
+    seed_digest = sha256_hex(seed)
+    rows = registry.enterprises.index_of
+    index = {o.inspector_id: i for i, o in enumerate(registry.inspectors)}
+    teams: dict[tuple[str, str], list[str]] = defaultdict(list)
+    problems: list[str] = []
+    for row in _table("assignments.csv", bundle.files["assignments.csv"]):
+        enterprise, department, inspector, written_cost = row
+        teams[(enterprise, department)].append(inspector)
+        if str(cost(seed_digest, str(quarter), enterprise, inspector)) != written_cost:
+            problems.append(f"assignments.csv: the cost of {inspector} on {enterprise} is not "
+                            "its assign-v1 value")
+    visits = {(r[0], r[1]): r[2].split(";") for r in _table("visits.csv",
+                                                           bundle.files["visits.csv"])}
+    load: dict[str, int] = defaultdict(int)
+    for key in sorted(set(teams) | set(visits)):
+        enterprise, department = key
+        members = teams.get(key, [])
+        if key not in visits:
+            problems.append(f"assignments.csv: enterprise {enterprise} has a team of "
+                            f"{department} but no visit in visits.csv")
+            continue
+        if len(members) != team_size or len(set(members)) != len(members):
+            problems.append(f"the visit to {enterprise} ({department}) has "
+                            f"{len(set(members))} distinct officer(s); the law and the policy "
+                            f"require exactly {team_size}")
+        found = rows(np.array([enterprise.encode()], dtype="S18"))[0]
+        unknown_tasks = [t for t in visits[key] if t not in policy_tasks]
+        if found < 0 or unknown_tasks:
+            problems.append(f"visits.csv: the visit to {enterprise} names an unknown "
+                            "enterprise or task")
+            continue
+        quals = frozenset(policy_tasks[t].qualification for t in visits[key]
+                          if policy_tasks[t].qualification)
+        lawful = set(rules.lawful(int(found), department, quals).tolist())
+        for member in members:
+            load[member] += 1
+            if member not in index or index[member] not in lawful:
+                problems.append(f"officer {member} may not inspect {enterprise} for "
+                                f"{department}: {_why_not(rules, index.get(member), found, department, quals)}")
+    for inspector, visits_taken in sorted(load.items()):
+        if inspector in index and visits_taken > registry.inspectors[index[inspector]].capacity:
+            problems.append(f"officer {inspector} has {visits_taken} visits, above the quarterly "
+                            f"capacity of {registry.inspectors[index[inspector]].capacity}")
+    for problem in problems[:_SHOWN * 3]:
+        fail(problem)
+    if len(problems) > _SHOWN * 3:
+        fail(f"... and {len(problems) - _SHOWN * 3} more team problems")
+
+
+def _why_not(rules: StaffingRules, inspector: int | None, row: int, department: str,
+             quals: frozenset[str]) -> str:
+    if inspector is None:
+        return "not in the inspector registry"
+    officer = rules.inspectors[inspector]
+    place = rules.registry.enterprises.jurisdictions[row].decode()
+    if officer.department != department:
+        return f"belongs to department {officer.department}"
+    if not place.startswith(officer.jurisdiction):
+        return f"serves {officer.jurisdiction}, not {place}"
+    if officer.certificate_expiry < rules.quarter.end:
+        return f"certificate (执法证) expires {officer.certificate_expiry.isoformat()}"
+    if not quals.issubset(officer.qualifications):
+        return f"lacks qualification {'+'.join(sorted(quals - set(officer.qualifications)))}"
+    if officer.capacity == 0:
+        return "has capacity 0"
+    return "must recuse (回避) from this enterprise"
+
+
+def _check_optimal(problem: StaffingProblem, plan: Any, fail: Any) -> None:
+    chosen = {(a.enterprise_id, a.inspector_id) for a in plan.assignments}
+    used = np.array([(problem.visit_ids[v], problem.inspector_ids[i]) in chosen
+                     for v, i in zip(problem.arc_visit.tolist(), problem.arc_inspector.tolist(),
+                                     strict=True)], dtype=bool)
+    verdict = certify(problem, used)
+    if not verdict.optimal:
+        fail(f"the teams are not the cheapest lawful staffing: an exchange saving "
+             f"{verdict.improvement} exists (assign-v1 requires the minimum total cost)")
+
+
+def manifest_summary(path: str | Path) -> dict[str, Any]:
+    """Return a bundle's manifest (for display), without verifying it."""
+    loaded: dict[str, Any] = json.loads(read_bundle(path).files["manifest.json"])
+    return loaded
