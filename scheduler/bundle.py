@@ -255,8 +255,11 @@ def registry_from_bundle(bundle: Bundle) -> Registry:
     if missing:
         raise SpotcheckError(f"the bundle lacks {', '.join(missing)}")
     ent = _rows("inputs/enterprises.csv", files["inputs/enterprises.csv"])
-    columns = list(zip(*ent, strict=True)) if ent else [(), (), (), (), ()]
-    enterprises = EnterpriseColumns.from_lists(*[list(c) for c in columns],
+    if any(len(r) != 5 for r in ent):
+        raise SpotcheckError("inputs/enterprises.csv: a row does not have 5 fields")
+    ids, names, jurisdictions, industries, tiers = (
+        [r[i] for r in ent] for i in range(5))
+    enterprises = EnterpriseColumns.from_lists(ids, names, jurisdictions, industries, tiers,
                                                source="inputs/enterprises.csv")
     inspectors = [Inspector(inspector_id=r[0], name=r[1], department=r[2], jurisdiction=r[3],
                             qualifications=tuple(q for q in r[4].split(";") if q),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,7 +104,7 @@ def strata_for_quarter(registry: Registry, policy: Policy, quarter: Quarter) -> 
             order = np.lexsort((rows, jur))
             rows, jur, cooled = rows[order], jur[order], cooled[order]
             bounds = np.flatnonzero(np.r_[True, jur[1:] != jur[:-1], True])
-            for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            for start, stop in itertools.pairwise(bounds):
                 members = rows[start:stop]
                 out = cooled[start:stop]
                 strata.append(Stratum(task.code, tier, jur[start].decode(), len(members),

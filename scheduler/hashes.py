@@ -43,7 +43,8 @@ def seed_hash(seed: str) -> str:
     return sha256_hex(normalise_seed(seed))
 
 
-def round_offset(seed_digest: str, quarter: str, task: str, tier: str, jurisdiction: str) -> Fraction:
+def round_offset(seed_digest: str, quarter: str, task: str, tier: str,
+                 jurisdiction: str) -> Fraction:
     """Return round-v1's v in [0, 1) for one stratum, as an exact fraction."""
     digest = sha256_hex(f"{ROUND}:{seed_digest}:{quarter}:{task}:{tier}:{jurisdiction}")
     return Fraction(int(digest[:16], 16), _TWO_64)

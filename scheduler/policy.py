@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from fractions import Fraction
 from importlib import resources
@@ -10,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import PolicyError, RowProblem
 from models.identifiers import JURISDICTION_PREFIX, QUALIFICATION, TASK_CODE, TIER_NAME
+
+from .errors import PolicyError, RowProblem
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, strict=False)
 
@@ -162,7 +164,8 @@ def parse_policy(text: str, source: str = "policy.toml") -> Policy:
             elif err["type"] == "missing":
                 msg = "required key is missing"
             elif key == "team_size" and err["type"] == "greater_than_equal":
-                msg = ("at least two officers per inspection (行政处罚法 第42条 执法人员不得少于两人); "
+                msg = ("at least two officers per inspection "
+                       "(行政处罚法 第42条 执法人员不得少于两人); "
                        f"got {raw.get('team_size')!r}")
             problem(key, msg)
         raise PolicyError(problems, headline=f"{source}: the policy file is refused") from None
@@ -182,7 +185,7 @@ def parse_policy(text: str, source: str = "policy.toml") -> Policy:
             problem(f"tiers.{name}.priority",
                     f"priority {tier.priority} is also used by tier {seen[tier.priority]}")
         seen[tier.priority] = name
-    for (low_name, low), (high_name, high) in zip(by_priority, by_priority[1:], strict=False):
+    for (low_name, low), (high_name, high) in itertools.pairwise(by_priority):
         if high.priority == low.priority:
             continue
         if high.exact_ratio < low.exact_ratio:

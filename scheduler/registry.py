@@ -7,6 +7,7 @@ Rows are put in canonical order on construction, so the order of input rows neve
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -154,7 +155,7 @@ class Registry:
             history = HistoryColumns.from_records(history)
         officers = sorted(inspectors, key=lambda r: r.inspector_id)
         problems: list[RowProblem] = []
-        for a, b in zip(officers, officers[1:], strict=False):
+        for a, b in itertools.pairwise(officers):
             if a.inspector_id == b.inspector_id:
                 problems.append(RowProblem("inspectors", None, "inspector_id", a.inspector_id,
                                            "the same certificate number appears twice"))

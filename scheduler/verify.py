@@ -268,8 +268,9 @@ def _check_teams(bundle: Bundle, registry: Registry, team_size: int, quarter: Qu
         for member in members:
             load[member] += 1
             if member not in index or index[member] not in lawful:
+                why = _why_not(rules, index.get(member), int(found), department, quals)
                 problems.append(f"officer {member} may not inspect {enterprise} for "
-                                f"{department}: {_why_not(rules, index.get(member), found, department, quals)}")
+                                f"{department}: {why}")
     for inspector, visits_taken in sorted(load.items()):
         if inspector in index and visits_taken > registry.inspectors[index[inspector]].capacity:
             problems.append(f"officer {inspector} has {visits_taken} visits, above the quarterly "
