@@ -32,8 +32,7 @@ class InvalidInputError(SpotcheckError):
 
     def __init__(self, problems: list[RowProblem] | str, *, headline: str | None = None) -> None:
         if isinstance(problems, str):
-            problems = [RowProblem(file="input", row=None, column=None, value=None,
-                                   reason=problems)]
+            headline, problems = problems if headline is None else f"{headline}: {problems}", []
         self.problems = problems
         self.headline = headline
         lines = [headline] if headline else []

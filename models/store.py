@@ -1,0 +1,529 @@
+"""The database adapter: registry imports with a change report, the registry snapshot, plans.
+
+Enterprises and inspectors are imported as full snapshots (the file replaces what is
+stored); conflicts and history are appended, ignoring exact duplicates. Every import and
+every stored plan is one transaction: it happens whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from scheduler.errors import InfeasiblePlanError, InvalidInputError, RowProblem, SpotcheckError
+from scheduler.plan import AssignmentRow, DrawRow, Plan, SkipRow, StratumRow
+from scheduler.registry import EnterpriseColumns, HistoryColumns, Registry
+
+from .database import WRITE_LOCK
+from .domain import Conflict, HistoryRecord, Inspector
+from .tables import (
+    PLAN_ACTIVE,
+    PLAN_SUPERSEDED,
+    ConflictRow,
+    EnterpriseRow,
+    HistoryRow,
+    InspectorRow,
+    PlanAssignmentRow,
+    PlanDrawRow,
+    PlanRow,
+    PlanSkipRow,
+    PlanStratumRow,
+    active_key,
+)
+
+CHUNK = 50_000
+# A re-import touching fewer rows than this share of the table is applied as a diff
+# (delete, update, insert only what changed) rather than by emptying and reloading the
+# table. Both leave exactly the snapshot; the diff is far faster for monthly re-tiering.
+DIFF_APPLY_SHARE = 0.25
+TIER_CHANGE_EXAMPLES = 20
+
+ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
+INSPECTOR: Table = InspectorRow.__table__  # type: ignore[attr-defined]
+CONFLICT: Table = ConflictRow.__table__  # type: ignore[attr-defined]
+HISTORY: Table = HistoryRow.__table__  # type: ignore[attr-defined]
+PLAN: Table = PlanRow.__table__  # type: ignore[attr-defined]
+# each stored plan part: its table and the Plan attribute holding its rows
+PLAN_PARTS: tuple[tuple[Table, str, type], ...] = (
+    (PlanStratumRow.__table__, "strata", StratumRow),  # type: ignore[attr-defined]
+    (PlanDrawRow.__table__, "draws", DrawRow),  # type: ignore[attr-defined]
+    (PlanSkipRow.__table__, "skipped", SkipRow),  # type: ignore[attr-defined]
+    (PlanAssignmentRow.__table__, "assignments", AssignmentRow),  # type: ignore[attr-defined]
+)
+
+_LABELS = {"enterprises": "enterprises (检查对象名录库)",
+           "inspectors": "inspectors (执法检查人员名录库)",
+           "conflicts": "conflicts (回避)", "history": "inspection history (检查记录)"}
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TierChange:
+    """Enterprises whose credit-risk tier moved from `old` to `new` in a re-import."""
+
+    old: str
+    new: str
+    count: int
+    examples: tuple[str, ...]  # up to TIER_CHANGE_EXAMPLES enterprise ids, ascending
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import changed. Snapshots fill added/removed/changed/unchanged; appends
+    fill added/ignored (exact duplicates, already stored or repeated in the file)."""
+
+    registry: str  # "enterprises", "inspectors", "conflicts" or "history"
+    rows_in_file: int
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    ignored: int = 0
+    tier_changes: tuple[TierChange, ...] = ()
+
+    @property
+    def snapshot(self) -> bool:
+        """Return whether this import replaced the registry (rather than appended to it)."""
+        return self.registry in ("enterprises", "inspectors")
+
+    def lines(self) -> list[str]:
+        """Return a planner-readable summary, one line per item."""
+        head = f"{_LABELS.get(self.registry, self.registry)}: {self.rows_in_file:,} in the file"
+        if not self.snapshot:
+            return [f"{head}; added {self.added:,}, ignored {self.ignored:,} duplicate(s) "
+                    "(already stored or repeated in the file)"]
+        lines = [f"{head} replace the stored list (全量更新); added {self.added:,}, "
+                 f"removed {self.removed:,}, changed {self.changed:,}, "
+                 f"unchanged {self.unchanged:,}"]
+        if self.registry == "enterprises":
+            moved = sum(c.count for c in self.tier_changes)
+            lines.append(f"tier changes (风险分类调整): {moved:,}" if moved else
+                         "tier changes (风险分类调整): none")
+            for c in self.tier_changes:
+                shown = ", ".join(c.examples[:5])
+                more = f", … {c.count - 5:,} more" if c.count > 5 else ""
+                lines.append(f"  {c.old}→{c.new} {c.count:,} ({shown}{more})")
+        return lines
+
+
+def _tier_changes(old: np.ndarray, new: np.ndarray, ids: np.ndarray) -> tuple[TierChange, ...]:
+    """Return the tier moves among these (old tier, new tier, id) rows, largest first."""
+    moved = np.flatnonzero(old != new)
+    names, codes = np.unique(np.concatenate([old[moved], new[moved]]), return_inverse=True)
+    pair = codes[:len(moved)] * len(names) + codes[len(moved):]
+    kinds, counts = np.unique(pair, return_counts=True)
+    changes = [TierChange(names[k // len(names)].decode(), names[k % len(names)].decode(),
+                          int(n), tuple(_text(ids[moved[pair == k][:TIER_CHANGE_EXAMPLES]])))
+               for k, n in zip(kinds.tolist(), counts.tolist(), strict=True)]
+    return tuple(sorted(changes, key=lambda c: (-c.count, c.old, c.new)))
+
+
+# --- transactions ----------------------------------------------------------------------
+
+
+@contextmanager
+def _writing(engine: Engine, *tables: Table) -> Iterator[Connection]:
+    """Yield a connection in a transaction that holds the write lock on `tables`.
+
+    What a writer reads first (the rows it diffs against, the active plan) cannot change
+    before it commits: SQLite takes its write lock at BEGIN IMMEDIATE; PostgreSQL locks the
+    tables in SHARE ROW EXCLUSIVE mode (readers go on, other writers wait their turn).
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{WRITE_LOCK: True})
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    names = ", ".join(conn.dialect.identifier_preparer.format_table(t)
+                                      for t in tables)
+                    conn.exec_driver_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
+                yield conn
+    except OperationalError as exc:
+        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+            raise SpotcheckError("the database is busy with another import or plan; "
+                                 "nothing was changed, try again in a moment") from exc
+        raise
+
+
+def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    raise SpotcheckError(f"the {conn.dialect.name} database is not supported; "
+                         "use SQLite or PostgreSQL")
+
+
+def _execute_chunks(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(statement, list(rows[start:start + CHUNK]))
+
+
+def _count(conn: Connection, table: Table) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def _text(column: np.ndarray) -> list[str]:
+    """Return a bytes ('S') column as a list of str."""
+    return column.astype(f"U{column.dtype.itemsize}").tolist()  # 2.5x np.char.decode
+
+
+def _bytes_column(values: Sequence[str], width: int) -> np.ndarray:
+    return np.array(values, dtype=f"S{width}") if len(values) else np.empty(0, f"S{width}")
+
+
+# --- enterprises -----------------------------------------------------------------------
+
+
+def _select_enterprises(conn: Connection) -> list[list[Any]]:
+    t = ENTERPRISE
+    rows = conn.execute(select(t.c.enterprise_id, t.c.name, t.c.jurisdiction, t.c.industry,
+                               t.c.tier)).all()
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], [], []]
+
+
+def _stored_enterprises(conn: Connection) -> EnterpriseColumns:
+    """Return the stored enterprises as columns sorted by id, trusted as validated."""
+    ids, names, jurisdictions, industries, tiers = _select_enterprises(conn)
+    id_arr = _bytes_column(ids, 18)
+    # sorted here, not in SQL: a PostgreSQL collation need not be byte order
+    order = np.argsort(id_arr, kind="stable")
+    name_arr = np.empty(len(names), dtype=object)
+    name_arr[:] = names
+    return EnterpriseColumns(id_arr[order], name_arr[order],
+                             _bytes_column(jurisdictions, 6)[order],
+                             _bytes_column(industries, 8)[order],
+                             _bytes_column(tiers, 16)[order])
+
+
+def _enterprise_chunks(columns: EnterpriseColumns, rows: np.ndarray
+                       ) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), CHUNK):
+        pick = rows[start:start + CHUNK]
+        yield [{"enterprise_id": i, "name": n, "jurisdiction": j, "industry": d, "tier": t}
+               for i, n, j, d, t in zip(_text(columns.ids[pick]), columns.names[pick].tolist(),
+                                        _text(columns.jurisdictions[pick]),
+                                        _text(columns.industries[pick]),
+                                        _text(columns.tiers[pick]), strict=True)]
+
+
+def import_enterprises(engine: Engine, columns: EnterpriseColumns) -> ImportReport:
+    """Replace the stored enterprises with this full snapshot; return what changed.
+
+    One transaction: if anything fails, the stored enterprises stay as they were. Conflicts
+    and history naming an enterprise no longer in the snapshot are kept (see load_registry).
+    """
+    new = columns
+    with _writing(engine, ENTERPRISE) as conn:
+        old = _stored_enterprises(conn)
+        if len(old):
+            pos = np.minimum(np.searchsorted(old.ids, new.ids), len(old) - 1)
+            matched = old.ids[pos] == new.ids
+        else:
+            pos, matched = np.zeros(len(new), np.intp), np.zeros(len(new), dtype=bool)
+        new_rows = np.flatnonzero(matched)
+        old_rows = pos[new_rows]
+        differs = np.asarray(
+            (old.names[old_rows] != new.names[new_rows])
+            | (old.jurisdictions[old_rows] != new.jurisdictions[new_rows])
+            | (old.industries[old_rows] != new.industries[new_rows])
+            | (old.tiers[old_rows] != new.tiers[new_rows]), dtype=bool)
+        kept = np.zeros(len(old), dtype=bool)
+        kept[old_rows] = True
+        added, removed = np.flatnonzero(~matched), np.flatnonzero(~kept)
+        changed_new, changed_old = new_rows[differs], old_rows[differs]
+        report = ImportReport(
+            "enterprises", len(new), added=len(added), removed=len(removed),
+            changed=len(changed_new), unchanged=len(new_rows) - len(changed_new),
+            tier_changes=_tier_changes(old.tiers[changed_old], new.tiers[changed_new],
+                                       new.ids[changed_new]))
+        touched = len(added) + len(removed) + len(changed_new)
+        if len(old) and touched < DIFF_APPLY_SHARE * max(len(old), len(new)):
+            _apply_enterprise_diff(conn, new, _text(old.ids[removed]), changed_new, added)
+        else:
+            conn.execute(delete(ENTERPRISE))
+            for chunk in _enterprise_chunks(new, np.arange(len(new))):
+                conn.execute(insert(ENTERPRISE), chunk)
+    return report
+
+
+def _apply_enterprise_diff(conn: Connection, new: EnterpriseColumns, removed: list[str],
+                           changed: np.ndarray, added: np.ndarray) -> None:
+    t = ENTERPRISE
+    _execute_chunks(conn, delete(t).where(t.c.enterprise_id == bindparam("key")),
+                    [{"key": k} for k in removed])
+    revise = update(t).where(t.c.enterprise_id == bindparam("key")).values(
+        name=bindparam("new_name"), jurisdiction=bindparam("new_jurisdiction"),
+        industry=bindparam("new_industry"), tier=bindparam("new_tier"))
+    for chunk in _enterprise_chunks(new, changed):
+        conn.execute(revise, [{"key": r["enterprise_id"], "new_name": r["name"],
+                               "new_jurisdiction": r["jurisdiction"],
+                               "new_industry": r["industry"], "new_tier": r["tier"]}
+                              for r in chunk])
+    for chunk in _enterprise_chunks(new, added):
+        conn.execute(insert(t), chunk)
+
+
+# --- inspectors, conflicts, history --------------------------------------------------------
+
+
+def _inspector_row(r: Inspector) -> dict[str, Any]:
+    return {"inspector_id": r.inspector_id, "name": r.name, "department": r.department,
+            "jurisdiction": r.jurisdiction, "qualifications": ";".join(sorted(r.qualifications)),
+            "capacity": r.capacity, "certificate_expiry": r.certificate_expiry}
+
+
+def import_inspectors(engine: Engine, inspectors: Sequence[Inspector]) -> ImportReport:
+    """Replace the stored inspectors with this full snapshot; return what changed."""
+    new: dict[str, dict[str, Any]] = {}
+    problems: list[RowProblem] = []
+    for row, record in enumerate(inspectors, start=1):
+        if record.inspector_id in new:
+            problems.append(RowProblem("inspectors", row, "inspector_id", record.inspector_id,
+                                       "the same certificate number (执法证号) appears twice"))
+        new[record.inspector_id] = _inspector_row(record)
+    if problems:
+        raise InvalidInputError(problems, headline="inspectors: the file is refused")
+    with _writing(engine, INSPECTOR) as conn:
+        old = {r["inspector_id"]: dict(r) for r in conn.execute(select(INSPECTOR)).mappings()}
+        same = sum(1 for key, row in new.items() if old.get(key) == row)
+        kept = len(new.keys() & old.keys())
+        conn.execute(delete(INSPECTOR))
+        _execute_chunks(conn, insert(INSPECTOR), list(new.values()))
+    return ImportReport("inspectors", len(inspectors), added=len(new) - kept,
+                        removed=len(old) - kept, changed=kept - same, unchanged=same)
+
+
+def _append(engine: Engine, table: Table, registry: str, rows: list[dict[str, Any]]
+            ) -> ImportReport:
+    """Append rows, ignoring those already stored or repeated; return added and ignored."""
+    keys = [c.name for c in table.primary_key.columns]
+    unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
+    with _writing(engine, table) as conn:
+        before = _count(conn, table)
+        _execute_chunks(conn, _insert_ignoring_duplicates(conn, table), unique)
+        added = _count(conn, table) - before
+    return ImportReport(registry, len(rows), added=added, ignored=len(rows) - added)
+
+
+def import_conflicts(engine: Engine, conflicts: Sequence[Conflict]) -> ImportReport:
+    """Append recusal records (回避); exact duplicates are ignored and counted."""
+    return _append(engine, CONFLICT, "conflicts", [c.model_dump() for c in conflicts])
+
+
+def import_history(engine: Engine, records: Sequence[HistoryRecord]) -> ImportReport:
+    """Append past inspections; exact duplicates are ignored and counted."""
+    return _append(engine, HISTORY, "history", [r.model_dump() for r in records])
+
+
+# --- reading the registry ------------------------------------------------------------------
+
+
+@contextmanager
+def _reading(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection whose reads all see one consistent state of the database."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():  # SQLite: one read transaction is one snapshot
+            yield conn
+
+
+def known_ids(engine: Engine) -> tuple[set[str], set[str]]:
+    """Return the stored enterprise ids and inspector ids (to validate a conflicts file)."""
+    with _reading(engine) as conn:
+        enterprises = set(conn.execute(select(ENTERPRISE.c.enterprise_id)).scalars())
+        inspectors = set(conn.execute(select(INSPECTOR.c.inspector_id)).scalars())
+    return enterprises, inspectors
+
+
+def _history_columns(rows: Sequence[Sequence[Any]]) -> HistoryColumns:
+    """Return history columns in HistoryColumns' canonical order (rows are unique by key)."""
+    ordered = sorted((str(e), str(t), str(d), day) for e, t, d, day in rows)
+    tasks = np.empty(len(ordered), dtype=object)
+    tasks[:] = [r[1] for r in ordered]
+    departments = np.empty(len(ordered), dtype=object)
+    departments[:] = [r[2] for r in ordered]
+    return HistoryColumns(_bytes_column([r[0] for r in ordered], 18), tasks, departments,
+                          np.array([r[3] for r in ordered], dtype="datetime64[D]"))
+
+
+def load_registry(engine: Engine) -> Registry:
+    """Return the stored registries as one consistent snapshot for planning.
+
+    Conflicts naming an enterprise or inspector that the latest snapshot import removed are
+    left out here (they stay stored, and apply again if that party returns).
+    """
+    with _reading(engine) as conn:
+        ids, names, jurisdictions, industries, tiers = _select_enterprises(conn)
+        enterprises = EnterpriseColumns.from_lists(ids, names, jurisdictions, industries,
+                                                   tiers, source="stored enterprises")
+        inspectors = [
+            Inspector(inspector_id=r.inspector_id, name=r.name, department=r.department,
+                      jurisdiction=r.jurisdiction,
+                      qualifications=tuple(q for q in r.qualifications.split(";") if q),
+                      capacity=r.capacity, certificate_expiry=r.certificate_expiry)
+            for r in conn.execute(select(INSPECTOR))]
+        stored_conflicts = conn.execute(select(CONFLICT)).all()
+        history = _history_columns(conn.execute(
+            select(HISTORY.c.enterprise_id, HISTORY.c.task, HISTORY.c.department,
+                   HISTORY.c.inspected_on)).all())
+    officers = {o.inspector_id for o in inspectors}
+    conflicts: list[Conflict] = []
+    if stored_conflicts:
+        rows = enterprises.index_of(_bytes_column([c.enterprise_id for c in stored_conflicts],
+                                                  18))
+        conflicts = [Conflict(inspector_id=c.inspector_id, enterprise_id=c.enterprise_id,
+                              reason=c.reason)
+                     for c, row in zip(stored_conflicts, rows, strict=True)
+                     if row >= 0 and c.inspector_id in officers]
+    return Registry.build(enterprises, inspectors, conflicts, history)
+
+
+# --- plans ---------------------------------------------------------------------------------
+
+
+def _plan_rows(plan: Plan) -> dict[str, list[tuple[Any, ...]]]:
+    """Return each plan part's rows as tuples in the column order of its table."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for _, attr, kind in PLAN_PARTS:
+        names = [f.name for f in fields(kind)]
+        out[attr] = sorted(tuple(getattr(r, n) for n in names) for r in getattr(plan, attr))
+    return out
+
+
+def _stored_plan_rows(conn: Connection, plan_id: str) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for table, attr, kind in PLAN_PARTS:
+        columns = [table.c[f.name] for f in fields(kind)]
+        out[attr] = sorted(tuple(r) for r in conn.execute(
+            select(*columns).where(table.c.plan_id == plan_id)))
+    return out
+
+
+def _active_plan(conn: Connection, key: str) -> str | None:
+    """Return the id of the active plan with this active_key, if any."""
+    return conn.execute(select(PLAN.c.plan_id).where(PLAN.c.active_key == key)
+                        ).scalar_one_or_none()
+
+
+def _set_status(conn: Connection, plan_id: str, key: str | None,
+                superseded_by: str | None) -> None:
+    conn.execute(update(PLAN).where(PLAN.c.plan_id == plan_id).values(
+        status=PLAN_ACTIVE if key else PLAN_SUPERSEDED, active_key=key,
+        superseded_by=superseded_by))
+
+
+def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: str, *,
+               replace: bool) -> str | None:
+    """Store the plan as the active plan of its quarter and task set; return the plan id it
+    superseded, or None.
+
+    At most one plan is active per (quarter, task set); plans for other task sets coexist.
+    If one is active already, this raises InfeasiblePlanError naming it, unless `replace`:
+    then the old plan is marked superseded (superseded_by = this plan_id) and kept with all
+    its rows, for audit. Storing a plan_id that is already stored:
+
+    - with the same content and active: nothing to do (the identical command was re-run,
+      say to write the bundle again); returns None and keeps the stored manifest;
+    - with the same content but superseded: it is reinstated as the active plan only with
+      `replace` (the plan active now is superseded by it), otherwise InfeasiblePlanError;
+    - with different content (other draws or teams under the same id): InfeasiblePlanError,
+      since a stored plan is never rewritten.
+
+    Two writers storing at the same moment: they take turns (write lock), and the UNIQUE
+    active_key is the last guard: a clash is reported as InfeasiblePlanError, never stored.
+    """
+    tasks = ",".join(sorted(t.code for t in plan.policy.tasks))
+    key = active_key(plan.quarter, tasks)
+    what = f"quarter {plan.quarter}, tasks {tasks}"
+    try:
+        with _writing(engine, PLAN) as conn:
+            active = _active_plan(conn, key)
+            stored = conn.execute(select(PLAN).where(PLAN.c.plan_id == plan_id)).first()
+            if stored is not None:
+                return _store_again(conn, plan, plan_id, stored._mapping, active, replace, key)
+            if active is not None and not replace:
+                raise InfeasiblePlanError(
+                    f"plan {active} is already the active plan (有效计划) for {what}; "
+                    "nothing was stored. Pass --replace to supersede it (it stays on record "
+                    "as superseded).")
+            if active is not None:
+                _set_status(conn, active, None, None)
+            conn.execute(insert(PLAN).values(
+                plan_id=plan_id, quarter=plan.quarter, tasks=tasks, seed=plan.seed,
+                seed_hash=plan.seed_hash, status=PLAN_ACTIVE, superseded_by=None,
+                active_key=key, manifest=manifest_json,
+                stored_at=datetime.now(UTC).isoformat(timespec="seconds")))
+            if active is not None:
+                _set_status(conn, active, None, plan_id)
+            for (table, _, kind), rows in zip(PLAN_PARTS, _plan_rows(plan).values(),
+                                              strict=True):
+                names = [f.name for f in fields(kind)]
+                _execute_chunks(conn, insert(table),
+                                [{"plan_id": plan_id, **dict(zip(names, r, strict=True))}
+                                 for r in rows])
+            return active
+    except IntegrityError as exc:
+        text = str(exc.orig)
+        if "active_key" in text or "plan.plan_id" in text or "plan_pkey" in text:
+            raise InfeasiblePlanError(
+                f"another plan for {what} was stored at the same time; nothing was stored. "
+                "Check `spotcheck` plans and run again (with --replace to supersede it)."
+            ) from exc
+        raise
+
+
+def _store_again(conn: Connection, plan: Plan, plan_id: str, stored: Any, active: str | None,
+                 replace: bool, key: str) -> str | None:
+    """Handle a plan_id that is already stored (see store_plan); return what it superseded."""
+    same = (stored["quarter"] == plan.quarter and stored["seed_hash"] == plan.seed_hash
+            and active_key(stored["quarter"], stored["tasks"]) == key
+            and _stored_plan_rows(conn, plan_id) == _plan_rows(plan))
+    if not same:
+        raise InfeasiblePlanError(
+            f"plan id {plan_id} is already stored with different content; a stored plan is "
+            "never rewritten, so nothing was stored")
+    if stored["status"] == PLAN_ACTIVE:
+        return None
+    if active is not None and not replace:
+        raise InfeasiblePlanError(
+            f"plan {plan_id} is stored but was superseded; plan {active} is the active plan "
+            f"(有效计划) for quarter {plan.quarter}, tasks {stored['tasks']}. Pass --replace to "
+            "make this plan active again.")
+    if active is not None:
+        _set_status(conn, active, None, plan_id)
+    _set_status(conn, plan_id, key, None)
+    return active
+
+
+def list_plans(engine: Engine) -> list[dict[str, Any]]:
+    """Return every stored plan (active and superseded) as a dict of its plan columns,
+    without the internal active_key, ordered by quarter, tasks and time stored."""
+    columns = [c for c in PLAN.columns if c.name != "active_key"]
+    with _reading(engine) as conn:
+        rows = conn.execute(select(*columns).order_by(
+            PLAN.c.quarter, PLAN.c.tasks, PLAN.c.stored_at, PLAN.c.plan_id)).mappings()
+        return [dict(r) for r in rows]
+

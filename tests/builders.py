@@ -1,0 +1,260 @@
+"""Builders of small registries and policies: plain functions and Hypothesis strategies.
+
+Everything here builds inputs only; no expected value is computed with the code under test
+(the one exception is `uscc_check_character`, used to make valid enterprise ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+
+from hypothesis import strategies as st
+
+import scheduler
+from models.identifiers import uscc_check_character
+from scheduler import Conflict, Enterprise, HistoryRecord, Inspector, Policy, Registry
+
+JURISDICTIONS = ("330102", "330105", "330106")
+INDUSTRIES = ("F5211", "C3411", "L7212", "H6210", "")
+QUALIFICATIONS = ("食品安全", "特种设备")
+DEPARTMENTS = ("SCJG", "TZSB")
+TIERS = ("A", "B", "C", "D")
+QUARTERS = ("2026Q1", "2026Q2", "2026Q3", "2026Q4")
+EXPIRIES = (date(2025, 12, 31), date(2026, 3, 31), date(2026, 6, 30), date(2026, 9, 30),
+            date(2026, 12, 30), date(2026, 12, 31), date(2027, 6, 30), date(2030, 1, 1))
+
+# (code, name, department, industries, qualification). Each department has at most one
+# non-empty qualification, so a joint visit never needs more than one task alone would.
+TASK_TEMPLATES = (
+    ("GS-QY", "企业公示信息抽查", "SCJG", (), ""),
+    ("SP-JY", "食品经营者监督检查", "SCJG", ("F52", "H62"), "食品安全"),
+    ("TZ-SB", "特种设备使用单位监督检查", "TZSB", ("C",), "特种设备"),
+)
+HISTORY_TASKS = ("GS-QY", "SP-JY", "TZ-SB", "OLD-2019")
+
+# Short decimals as policy ratios, including ones whose binary float is not exact.
+RATIOS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.29, 0.3, 0.4, 0.57, 0.6, 0.8, 1.0)
+
+
+def enterprise_id(jurisdiction: str, serial: int) -> str:
+    """Return a valid unified social credit code for a serial number in a jurisdiction."""
+    body = f"91{jurisdiction}{serial:09d}"
+    return body + uscc_check_character(body)
+
+
+def enterprise(serial: int, jurisdiction: str = "330102", tier: str = "A",
+               industry: str = "F5211") -> Enterprise:
+    """Return an enterprise record."""
+    return Enterprise(enterprise_id=enterprise_id(jurisdiction, serial), name=f"企业{serial}",
+                      jurisdiction=jurisdiction, industry=industry, tier=tier)
+
+
+def inspector(number: int, department: str = "SCJG", jurisdiction: str = "3301",
+              qualifications: tuple[str, ...] = (), capacity: int = 1000,
+              expiry: date = date(2030, 1, 1)) -> Inspector:
+    """Return an inspector record with certificate number INS-nnnn."""
+    return Inspector(inspector_id=f"INS-{number:04d}", name=f"执法员{number}",
+                     department=department, jurisdiction=jurisdiction,
+                     qualifications=qualifications, capacity=capacity,
+                     certificate_expiry=expiry)
+
+
+def fmt(ratio: float) -> str:
+    """Return a ratio as the short decimal a planner writes in TOML."""
+    return repr(float(ratio))
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """One tier of a generated policy."""
+
+    name: str
+    ratio: float
+    min_ratio: float
+    quarters: tuple[int, ...]
+    cooldown_months: int
+    priority: int
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A generated policy, kept as data so a test can vary one value and re-render it."""
+
+    team_size: int
+    cooldown_scope: str
+    tiers: tuple[TierSpec, ...]
+    tasks: tuple[tuple[str, str, str, tuple[str, ...], str, tuple[str, ...]], ...]
+
+    def text(self) -> str:
+        """Return the policy as TOML text (schema 1)."""
+        lines = ["schema = 1", 'name = "生成的抽查政策"', f"team_size = {self.team_size}",
+                 f'cooldown_scope = "{self.cooldown_scope}"', ""]
+        for tier in self.tiers:
+            quarters = ", ".join(str(q) for q in tier.quarters)
+            lines += [f"[tiers.{tier.name}]", f'label = "等级{tier.name}"',
+                      f"ratio = {fmt(tier.ratio)}", f"min_ratio = {fmt(tier.min_ratio)}",
+                      f"quarters = [{quarters}]", f"cooldown_months = {tier.cooldown_months}",
+                      f"priority = {tier.priority}", ""]
+        for code, name, department, industries, qualification, jurisdictions in self.tasks:
+            lines += ["[[tasks]]", f'code = "{code}"', f'name = "{name}"',
+                      f'department = "{department}"',
+                      f"jurisdictions = [{', '.join(repr(j) for j in jurisdictions)}]",
+                      f"industries = [{', '.join(repr(i) for i in industries)}]",
+                      f'qualification = "{qualification}"', ""]
+        return "\n".join(lines)
+
+    def with_ratio(self, tier_name: str, ratio: float) -> PolicySpec:
+        """Return the same policy with one tier's ratio changed."""
+        tiers = tuple(TierSpec(t.name, ratio, t.min_ratio, t.quarters, t.cooldown_months,
+                               t.priority) if t.name == tier_name else t for t in self.tiers)
+        return PolicySpec(self.team_size, self.cooldown_scope, tiers, self.tasks)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A registry snapshot's rows, a policy, a quarter and a seed."""
+
+    spec: PolicySpec
+    enterprises: tuple[Enterprise, ...]
+    inspectors: tuple[Inspector, ...]
+    conflicts: tuple[Conflict, ...]
+    history: tuple[HistoryRecord, ...]
+    quarter: str
+    seed: str
+
+    @property
+    def policy_bytes(self) -> bytes:
+        """Return the policy file's bytes."""
+        return self.spec.text().encode("utf-8")
+
+    @cached_property
+    def policy(self) -> Policy:
+        """Return the parsed policy."""
+        return scheduler.parse_policy(self.spec.text())
+
+    @cached_property
+    def registry(self) -> Registry:
+        """Return the registry snapshot of the rows."""
+        return Registry.build(self.enterprises, self.inspectors, self.conflicts, self.history)
+
+    @cached_property
+    def plan(self) -> scheduler.Plan:
+        """Return the quarter's plan."""
+        return scheduler.plan_quarter(self.registry, self.policy, self.quarter, self.seed)
+
+    def bundle(self, registry: Registry | None = None) -> scheduler.Bundle:
+        """Return the audit bundle with a fixed creation time and software list."""
+        registry = registry or self.registry
+        plan = scheduler.plan_quarter(registry, self.policy, self.quarter, self.seed)
+        return scheduler.build_bundle(plan, registry, self.policy_bytes,
+                                      created_at="2026-01-01T00:00:00Z", software={"x": "1"})
+
+
+SEEDS = st.text(alphabet="0123456789abcdefXYZ-_.年季度抽查", min_size=1, max_size=24)
+
+
+@st.composite
+def policy_specs(draw: st.DrawFn) -> PolicySpec:
+    """Draw a valid policy: 2-4 tiers with priorities consistent with ratios, 1-3 tasks."""
+    names = sorted(draw(st.sets(st.sampled_from(TIERS), min_size=2, max_size=4)))
+    ratios = sorted(draw(st.lists(st.sampled_from(RATIOS), min_size=len(names),
+                                  max_size=len(names))))
+    # min_ratio_i <= ratio_i, and a running maximum keeps min_ratio monotone in priority
+    raw_floors = [draw(st.sampled_from([r for r in RATIOS if r <= ratio])) for ratio in ratios]
+    floors = [max(raw_floors[: i + 1]) for i in range(len(raw_floors))]
+    tiers = tuple(
+        TierSpec(name, ratio, floor,
+                 tuple(sorted(draw(st.sets(st.integers(1, 4), min_size=1, max_size=4)))),
+                 draw(st.sampled_from((0, 0, 1, 3, 6, 12))), priority)
+        for priority, (name, ratio, floor) in enumerate(zip(names, ratios, floors, strict=True),
+                                                        start=1))
+    chosen = draw(st.sets(st.sampled_from(range(len(TASK_TEMPLATES))), min_size=1, max_size=3))
+    tasks = []
+    for index in sorted(chosen):
+        code, name, department, industries, qualification = TASK_TEMPLATES[index]
+        scope = draw(st.sampled_from(((), (), ("3301",), ("330102",), ("330105", "330106"))))
+        tasks.append((code, name, department, industries, qualification, scope))
+    return PolicySpec(draw(st.sampled_from((2, 2, 3))), draw(st.sampled_from(("any", "task"))),
+                      tiers, tuple(tasks))
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int = 120,
+              capacity: int | None = None, team_size: int | None = None) -> Scenario:
+    """Draw a scenario; `capacity` fixes every officer's capacity (e.g. 1000 = ample)."""
+    spec = draw(policy_specs())
+    if team_size is not None:
+        spec = PolicySpec(team_size, spec.cooldown_scope, spec.tiers, spec.tasks)
+    tier_names = [t.name for t in spec.tiers]
+    places = draw(st.lists(st.sampled_from(JURISDICTIONS), min_size=1, max_size=3, unique=True))
+    rows = draw(st.lists(st.tuples(st.sampled_from(places), st.sampled_from(INDUSTRIES),
+                                   st.sampled_from(tier_names)),
+                         min_size=min_enterprises, max_size=max_enterprises))
+    enterprises = tuple(enterprise(serial, jur, tier, industry)
+                        for serial, (jur, industry, tier) in enumerate(rows, start=1))
+    officer_rows = draw(st.lists(st.tuples(
+        st.sampled_from(DEPARTMENTS),
+        st.sampled_from(("3301", "3301", "3301", *places)),
+        st.sampled_from((QUALIFICATIONS, QUALIFICATIONS, QUALIFICATIONS[:1], QUALIFICATIONS[1:],
+                         ())),
+        st.integers(0, 8),
+        st.sampled_from((date(2030, 1, 1),) * 4 + EXPIRIES)), min_size=3, max_size=12))
+    inspectors = tuple(
+        inspector(number, department, jur, quals,
+                  capacity if capacity is not None else cap, expiry)
+        for number, (department, jur, quals, cap, expiry) in enumerate(officer_rows, start=1))
+    pairs = draw(st.lists(st.tuples(st.integers(0, len(inspectors) - 1),
+                                    st.integers(0, len(enterprises) - 1)),
+                          max_size=4, unique=True))
+    conflicts = tuple(Conflict(inspector_id=inspectors[o].inspector_id,
+                               enterprise_id=enterprises[e].enterprise_id, reason="亲属关系")
+                      for o, e in pairs)
+    visits = draw(st.lists(st.tuples(
+        st.integers(0, len(enterprises) - 1), st.sampled_from(HISTORY_TASKS),
+        st.sampled_from(DEPARTMENTS),
+        st.dates(min_value=date(2025, 1, 1), max_value=date(2026, 12, 31))), max_size=20))
+    history = tuple(HistoryRecord(enterprise_id=enterprises[e].enterprise_id, task=task,
+                                  department=dept, inspected_on=day)
+                    for e, task, dept, day in visits)
+    return Scenario(spec, enterprises, inspectors, conflicts, history,
+                    draw(st.sampled_from(QUARTERS)), draw(SEEDS))
+
+
+# A fixed scenario with enough draws and tight enough capacity to make every file non-trivial.
+CITY_POLICY = PolicySpec(
+    team_size=2, cooldown_scope="any",
+    tiers=(TierSpec("A", 0.05, 0.02, (4,), 12, 1),
+           TierSpec("B", 0.1, 0.05, (2, 4), 6, 2),
+           TierSpec("C", 0.3, 0.1, (1, 2, 3, 4), 3, 3),
+           TierSpec("D", 0.6, 0.3, (1, 2, 3, 4), 0, 4)),
+    tasks=(TASK_TEMPLATES[0] + ((),), TASK_TEMPLATES[1] + ((),), TASK_TEMPLATES[2] + ((),)),
+)
+
+
+def city(capacity: int = 6, seed: str = "20261001-0394857261-5520183746") -> Scenario:
+    """Return a fixed 90-enterprise, 12-officer scenario for quarter 2026Q4."""
+    enterprises = tuple(enterprise(i, JURISDICTIONS[(i // 4) % 2], TIERS[i % 4],
+                                   INDUSTRIES[(i // 8) % 4]) for i in range(1, 91))
+    # INS-0001..0008: SCJG (0001-0004 city-wide, 0005-0006 330102, 0007-0008 330105; odd
+    # numbers hold 食品安全; the certificate of INS-0003 lapses one day before 2026Q4 ends);
+    # INS-0009..0012: TZSB city-wide with 特种设备.
+    scjg = tuple(inspector(k, "SCJG", ("3301", "330102", "330105")[max(0, (k - 3) // 2)],
+                           QUALIFICATIONS[:1] if k % 2 else (), capacity,
+                           date(2026, 12, 30) if k == 3 else date(2030, 1, 1))
+                 for k in range(1, 9))
+    tzsb = tuple(inspector(k, "TZSB", "3301", QUALIFICATIONS[1:], capacity)
+                 for k in range(9, 13))
+    inspectors = scjg + tzsb
+    # INS-0001 must recuse from the first food businesses of 330105, which leaves them one
+    # lawful 食品安全 officer: they are skipped whenever SP-JY draws them.
+    food_330105 = [e for e in enterprises
+                   if e.jurisdiction == "330105" and e.industry.startswith(("F52", "H62"))]
+    conflicts = tuple(Conflict(inspector_id="INS-0001", enterprise_id=e.enterprise_id,
+                               reason="亲属") for e in food_330105[:6])
+    history = tuple(HistoryRecord(enterprise_id=e.enterprise_id, task="GS-QY",
+                                  department="SCJG", inspected_on=date(2026, 8, 1))
+                    for e in enterprises[:20:3])
+    return Scenario(CITY_POLICY, enterprises, inspectors, conflicts, history, "2026Q4",
+                    seed)

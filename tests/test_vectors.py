@@ -1,0 +1,274 @@
+"""Exact vectors: DESIGN §6's test vector, a hand-derived plan snapshot, round-v1 and seeds.
+
+Expected values come from DESIGN.md literally or from plain hashlib/Fraction arithmetic in
+this file, never from the code under test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import date
+from fractions import Fraction
+
+import pytest
+from builders import enterprise, inspector
+
+import scheduler
+from models.identifiers import uscc_check_character
+from scheduler import HistoryRecord, InvalidInputError, Registry
+
+SEED = "20261001-0394857261-5520183746"
+SEED_HASH = "dbf7b71614eee8e0d3a3c7025ca5404646756542ee48f30d5a39a7aca17de47a"
+QUARTER = "2026Q4"
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def sha(text: str) -> str:
+    """Return the hex SHA-256 of the UTF-8 bytes of `text`."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_character(body: str) -> str:
+    """Return the GB 32100 check character, written out from DESIGN §4."""
+    weights = [pow(3, i, 31) for i in range(17)]
+    assert weights == [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+    check = 31 - sum(ALPHABET.index(c) * w for c, w in zip(body, weights, strict=True)) % 31
+    return ALPHABET[0 if check == 31 else check]
+
+
+TEN = [f"91330102{i:09d}" + check_character(f"91330102{i:09d}") for i in range(1, 11)]
+
+
+def draw_ticket(task: str, enterprise_id: str, quarter: str = QUARTER) -> str:
+    """Return the draw-v1 ticket by DESIGN §6."""
+    return sha(f"draw-v1:{SEED_HASH}:{quarter}:{task}:{enterprise_id}")
+
+
+def assign_cost(enterprise_id: str, inspector_id: str) -> int:
+    """Return the assign-v1 cost by DESIGN §6."""
+    return int(sha(f"assign-v1:{SEED_HASH}:{QUARTER}:{enterprise_id}:{inspector_id}")[:10], 16)
+
+
+def offset(task: str, tier: str, jurisdiction: str, seed_hash: str = SEED_HASH) -> Fraction:
+    """Return round-v1's v by DESIGN §6."""
+    digest = sha(f"round-v1:{seed_hash}:{QUARTER}:{task}:{tier}:{jurisdiction}")
+    return Fraction(int(digest[:16], 16), 2**64)
+
+
+def one_tier_policy(ratio: str, min_ratio: str = "0.0", cooldown_months: int = 0,
+                    task: str = "T01") -> tuple[scheduler.Policy, bytes]:
+    """Return a one-tier (A), one-task policy with the given ratio written as in TOML."""
+    text = f"""schema = 1
+team_size = 2
+
+[tiers.A]
+ratio = {ratio}
+min_ratio = {min_ratio}
+quarters = [4]
+cooldown_months = {cooldown_months}
+priority = 1
+
+[[tasks]]
+code = "{task}"
+department = "SCJG"
+"""
+    return scheduler.parse_policy(text), text.encode()
+
+
+def ten_registry(history: tuple[HistoryRecord, ...] = ()) -> Registry:
+    """Return the ten vector enterprises (tier A, 330102) with four SCJG officers.
+
+    INS-0002's certificate lapses on 2026-12-30, a day before 2026Q4 ends; INS-0003's lapses
+    on 2026-12-31, so it is still valid through the quarter.
+    """
+    enterprises = [enterprise(i) for i in range(1, 11)]
+    assert [e.enterprise_id for e in enterprises] == TEN
+    officers = [inspector(1), inspector(2, expiry=date(2026, 12, 30)),
+                inspector(3, expiry=date(2026, 12, 31)), inspector(4, jurisdiction="330102")]
+    return Registry.build(enterprises, officers, (), history)
+
+
+def test_seed_hash_vector() -> None:
+    """The seed hashes to DESIGN's seed_hash, by hashlib and by scheduler.seed_hash."""
+    assert sha(SEED) == SEED_HASH
+    assert scheduler.seed_hash(SEED) == SEED_HASH
+
+
+def test_ten_enterprise_ids() -> None:
+    """The ten vector ids carry the check characters DESIGN lists, and the code agrees."""
+    assert TEN[0] == "913301020000000019"
+    assert TEN[1] == "91330102000000002C"
+    assert TEN[5] == "91330102000000006Q"
+    assert TEN[6] == "91330102000000007U"
+    assert TEN[9] == "913301020000000107"
+    assert check_character("91350100M000100Y4") == "3"
+    assert all(uscc_check_character(code[:17]) == code[17] for code in TEN)
+
+
+def test_three_smallest_tickets() -> None:
+    """The three smallest draw-v1 tickets are 7U, 6Q, 107 with DESIGN's prefixes."""
+    ranked = sorted((draw_ticket("T01", e), e) for e in TEN)
+    assert [(t[:8], e) for t, e in ranked[:3]] == [
+        ("074182ea", "91330102000000007U"),
+        ("3990a89e", "91330102000000006Q"),
+        ("3f0dd20d", "913301020000000107"),
+    ]
+    for code in TEN:
+        assert scheduler.ticket(SEED_HASH, QUARTER, "T01", code) == draw_ticket("T01", code)
+
+
+def test_cost_vector() -> None:
+    """cost(913301020000000019, INS-0001) is 70391270801, by hashlib and by scheduler.cost."""
+    assert assign_cost("913301020000000019", "INS-0001") == 70391270801
+    assert scheduler.cost(SEED_HASH, QUARTER, "913301020000000019", "INS-0001") == 70391270801
+
+
+def test_round_offset_vector() -> None:
+    """round_offset is the exact fraction int(sha256(round-v1 string)[:16], 16) / 2^64."""
+    for tier, place in (("A", "330102"), ("D", "330105")):
+        got = scheduler.round_offset(SEED_HASH, QUARTER, "T01", tier, place)
+        assert isinstance(got, Fraction)
+        assert got == offset("T01", tier, place)
+        assert 0 <= got < 1
+
+
+def test_plan_snapshot_draws_three_smallest_tickets() -> None:
+    """Ratio 0.3 of ten gives target 3 (any v < 1): the plan draws 7U, 6Q, 107 in that order."""
+    policy, _ = one_tier_policy("0.3")
+    plan = scheduler.plan_quarter(ten_registry(), policy, QUARTER, SEED)
+    assert plan.seed_hash == SEED_HASH
+    [row] = plan.strata
+    assert (row.task, row.tier, row.jurisdiction, row.population, row.eligible, row.target,
+            row.floor, row.drawn, row.shortfall) == ("T01", "A", "330102", 10, 10, 3, 0, 3, 0)
+    assert [(d.enterprise_id, d.rank) for d in plan.draws] == [
+        ("91330102000000007U", 1), ("91330102000000006Q", 2), ("913301020000000107", 3)]
+    assert [d.ticket for d in plan.draws] == [draw_ticket("T01", d.enterprise_id)
+                                              for d in plan.draws]
+    assert plan.skipped == ()
+    # Slack capacity: each team is the two cheapest lawful officers. INS-0002's certificate
+    # ends before the quarter does, so only INS-0001, INS-0003 and INS-0004 are lawful.
+    expected = set()
+    for code in ("91330102000000007U", "91330102000000006Q", "913301020000000107"):
+        costs = sorted((assign_cost(code, o), o) for o in ("INS-0001", "INS-0003", "INS-0004"))
+        expected |= {(code, "SCJG", o, c) for c, o in costs[:2]}
+    assert {(a.enterprise_id, a.department, a.inspector_id, a.cost)
+            for a in plan.assignments} == expected
+
+
+def test_plan_snapshot_cooldown_boundary() -> None:
+    """A 3-month cooldown for 2026Q4 excludes an inspection on 2026-07-01 but not 2026-06-30."""
+    history = (HistoryRecord(enterprise_id="91330102000000007U", task="T01",
+                             inspected_on=date(2026, 7, 1)),
+               HistoryRecord(enterprise_id="91330102000000006Q", task="OTHER",
+                             inspected_on=date(2026, 6, 30)))
+    policy, _ = one_tier_policy("0.3", cooldown_months=3)
+    plan = scheduler.plan_quarter(ten_registry(history), policy, QUARTER, SEED)
+    [row] = plan.strata
+    assert (row.population, row.eligible, row.target) == (10, 9, 3)
+    # 7U is out; ranks are among the nine eligible, by ticket.
+    assert [(d.enterprise_id, d.rank) for d in plan.draws] == [
+        ("91330102000000006Q", 1), ("913301020000000107", 2), ("91330102000000008Y", 3)]
+    ranked = sorted((draw_ticket("T01", e), e) for e in TEN if e != "91330102000000007U")
+    assert [e for _, e in ranked[:3]] == [d.enterprise_id for d in plan.draws]
+
+
+def test_plan_snapshot_fractional_target() -> None:
+    """Ratio 0.25 of ten: target floor(2.5 + v) with v from hashlib, the smallest tickets drawn."""
+    policy, _ = one_tier_policy("0.25", min_ratio="0.15")
+    plan = scheduler.plan_quarter(ten_registry(), policy, QUARTER, SEED)
+    v = offset("T01", "A", "330102")
+    target = math.floor(Fraction(25, 100) * 10 + v)
+    floor = min(target, math.floor(Fraction(15, 100) * 10 + v))
+    [row] = plan.strata
+    assert (row.target, row.floor) == (target, floor)
+    ranked = [e for _, e in sorted((draw_ticket("T01", e), e) for e in TEN)]
+    assert [d.enterprise_id for d in plan.draws] == ranked[:target]
+
+
+ROUND_CASES = [
+    # (ratio as written, min_ratio as written, N, enterprises out by cooldown)
+    ("0.07", "0.07", 100, 0),   # 0.07 * 100 = 7.000000000000001 in binary floats
+    ("0.29", "0.01", 100, 0),   # 0.29 * 100 = 28.999999999999996 in binary floats
+    ("0.57", "0.29", 100, 0),   # 0.57 * 100 = 56.99999999999999
+    ("0.15", "0.1", 40, 10),    # integral: 6 of 40, with 30 eligible
+    ("0.1", "0.03", 30, 0),
+    ("0.33", "0.0", 3, 0),      # 0.99: target is 0 or 1 by v
+    ("0.6", "0.3", 10, 8),      # ratio·N = 6 but only 2 eligible: target = E
+    ("1.0", "1.0", 12, 0),
+]
+
+
+@pytest.mark.parametrize(("ratio", "min_ratio", "population", "cooled"), ROUND_CASES)
+def test_round_v1_target_and_floor_are_exact(ratio: str, min_ratio: str, population: int,
+                                             cooled: int) -> None:
+    """target = min(E, floor(ratio·N + v)) and floor = min(target, ...) in exact fractions."""
+    enterprises = [enterprise(i, "330105") for i in range(1, population + 1)]
+    history = [HistoryRecord(enterprise_id=e.enterprise_id, task="T01",
+                             inspected_on=date(2026, 9, 1)) for e in enterprises[:cooled]]
+    officers = [inspector(k) for k in range(1, 4)]
+    registry = Registry.build(enterprises, officers, (), history)
+    policy, _ = one_tier_policy(ratio, min_ratio, cooldown_months=1)
+    plan = scheduler.plan_quarter(registry, policy, QUARTER, SEED)
+    [row] = plan.strata
+    eligible = population - cooled
+    v = offset("T01", "A", "330105")
+    target = min(eligible, math.floor(Fraction(ratio) * population + v))
+    floor = min(target, math.floor(Fraction(min_ratio) * population + v))
+    assert (row.population, row.eligible, row.target, row.floor) == (
+        population, eligible, target, floor)
+    assert row.drawn == target
+    if (Fraction(ratio) * population).denominator == 1:
+        assert row.target == min(eligible, Fraction(ratio) * population)
+
+
+@pytest.mark.parametrize(("ratio", "v", "expected"), [
+    ("0.29", Fraction(0), 29),                      # float: floor(28.999999999999996) = 28
+    ("0.07", Fraction(2**64 - 1, 2**64), 7),        # float: floor(7.000000000000001 + 1.0) = 8
+    ("0.57", Fraction(0), 57),
+    ("0.57", Fraction(2**64 - 1, 2**64), 57),
+    ("0.295", Fraction(1, 2) - Fraction(1, 2**64), 29),
+    ("0.295", Fraction(1, 2), 30),
+])
+def test_round_v1_exact_at_extreme_offsets(monkeypatch: pytest.MonkeyPatch, ratio: str,
+                                           v: Fraction, expected: int) -> None:
+    """With v forced to 0 or 1 - 2^-64, targets are the exact-decimal values, not float's."""
+    import scheduler.draw
+
+    calls: list[tuple[str, ...]] = []
+
+    def forced(*args: str) -> Fraction:
+        calls.append(args)
+        return v
+
+    monkeypatch.setattr(scheduler.draw, "round_offset", forced)
+    enterprises = [enterprise(i) for i in range(1, 101)]
+    registry = Registry.build(enterprises, [inspector(k) for k in range(1, 4)])
+    policy, _ = one_tier_policy(ratio, ratio)
+    [row] = scheduler.plan_quarter(registry, policy, QUARTER, SEED).strata
+    assert calls == [(SEED_HASH, QUARTER, "T01", "A", "330102")]
+    assert (row.target, row.floor) == (expected, expected)
+
+
+@pytest.mark.parametrize("seed", [
+    "2026:Q4", ":", " 20261001", "20261001 ", "\u300020261001", "2026\t1001", "2026\n1001",
+    "2026\x001001", "2026\x7f1001", "2026\u200b1001", "2026\u20281001", "",
+])
+def test_bad_seeds_are_rejected(seed: str) -> None:
+    """A seed with ':', white space at an end or a control character is refused, not cleaned."""
+    with pytest.raises(InvalidInputError, match="seed"):
+        scheduler.seed_hash(seed)
+    policy, _ = one_tier_policy("0.3")
+    with pytest.raises(InvalidInputError, match="seed"):
+        scheduler.plan_quarter(ten_registry(), policy, QUARTER, seed)
+
+
+def test_seed_is_nfc_normalised() -> None:
+    """A decomposed seed hashes as its NFC form, and the plan records the NFC form."""
+    composed, decomposed = "季度-caf\u00e9-2026", "季度-cafe\u0301-2026"
+    assert composed != decomposed
+    assert scheduler.seed_hash(decomposed) == scheduler.seed_hash(composed) == sha(composed)
+    policy, _ = one_tier_policy("0.3")
+    plan = scheduler.plan_quarter(ten_registry(), policy, QUARTER, decomposed)
+    assert plan.seed == composed
+    assert plan.seed_hash == sha(composed)
