@@ -43,8 +43,13 @@ def get_engine(url: str | None = None) -> Engine:
     if parsed.drivername == "postgresql":
         # SQLAlchemy 2.1 defaults to psycopg 3; the [postgres] extra installs psycopg2
         parsed = parsed.set(drivername=f"postgresql+{_postgres_driver()}")
+    options: dict[str, Any] = {}
+    if parsed.drivername == "postgresql+psycopg2":
+        # batch UPDATE/DELETE executemany too, and send inserts in larger VALUES pages
+        options = {"executemany_mode": "values_plus_batch",
+                   "insertmanyvalues_page_size": 5000, "executemany_batch_page_size": 500}
     try:
-        return create_engine(parsed)
+        return create_engine(parsed, **options)
     except ImportError as exc:
         if parsed.get_backend_name() == "postgresql":
             raise ImportError(f"{POSTGRES_HINT} ({exc})") from exc

@@ -109,13 +109,14 @@ class ImportReport:
 
     def lines(self) -> list[str]:
         """Return a planner-readable summary, one line per item."""
-        head = f"{_LABELS.get(self.registry, self.registry)}: {self.rows_in_file:,} in the file"
+        label = _LABELS.get(self.registry, self.registry)
         if not self.snapshot:
-            return [f"{head}; added {self.added:,}, ignored {self.ignored:,} duplicate(s) "
-                    "(already stored or repeated in the file)"]
-        lines = [f"{head} replace the stored list (全量更新); added {self.added:,}, "
-                 f"removed {self.removed:,}, changed {self.changed:,}, "
-                 f"unchanged {self.unchanged:,}"]
+            return [f"{label}: {self.rows_in_file:,} row(s) appended (追加): added "
+                    f"{self.added:,}, ignored {self.ignored:,} duplicate(s) already stored "
+                    "or repeated in the file"]
+        lines = [f"{label}: the file's {self.rows_in_file:,} row(s) replace the stored list "
+                 f"(全量更新): added {self.added:,}, removed {self.removed:,}, "
+                 f"changed {self.changed:,}, unchanged {self.unchanged:,}"]
         if self.registry == "enterprises":
             moved = sum(c.count for c in self.tier_changes)
             lines.append(f"tier changes (风险分类调整): {moved:,}" if moved else
@@ -490,7 +491,8 @@ def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: str, *,
         if "active_key" in text or "plan.plan_id" in text or "plan_pkey" in text:
             raise InfeasiblePlanError(
                 f"another plan for {what} was stored at the same time; nothing was stored. "
-                "Check `spotcheck` plans and run again (with --replace to supersede it)."
+                "Run the plan again to see which plan is active (pass --replace to "
+                "supersede it)."
             ) from exc
         raise
 

@@ -13,12 +13,12 @@ import csv
 import re
 import zipfile
 from array import array
-from collections.abc import Callable, Collection, Iterator, Set
+from collections.abc import Callable, Collection, Iterable, Iterator, Set
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -47,6 +47,7 @@ _Record = TypeVar("_Record", bound=BaseModel)
 # ---- values: each parser returns the value or raises ValueError with the planner's reason ----
 
 def _uscc(text: str) -> str:
+    """Return a valid unified social credit code unchanged; raise saying why it is not."""
     problem = uscc_problem(text)
     if problem is None:
         return text
@@ -57,6 +58,7 @@ def _uscc(text: str) -> str:
 
 
 def _matching(pattern: re.Pattern[str], reason: str) -> Callable[[str], str]:
+    """Return a parser accepting text that fully matches `pattern`, refusing with `reason`."""
     def parse(text: str) -> str:
         if not pattern.fullmatch(text):
             raise ValueError(reason)
@@ -65,6 +67,7 @@ def _matching(pattern: re.Pattern[str], reason: str) -> Callable[[str], str]:
 
 
 def _longest(limit: int, what: str) -> Callable[[str], str]:
+    """Return a parser accepting text of at most `limit` characters."""
     def parse(text: str) -> str:
         if len(text) > limit:
             raise ValueError(f"{what} is longer than {limit} characters")
@@ -73,6 +76,7 @@ def _longest(limit: int, what: str) -> Callable[[str], str]:
 
 
 def _capacity(text: str) -> int:
+    """Return a quarterly capacity (季度检查上限) as a non-negative whole number."""
     if not re.fullmatch(r"-?[0-9]+", text):
         raise ValueError("capacity (季度检查上限) must be a whole number of visits, such as 12")
     value = int(text)
@@ -92,6 +96,7 @@ _DATE_FORMS = tuple(re.compile(form) for form in (
 
 
 def _date(text: str) -> date:
+    """Return the day written in one of the forms planners type."""
     for form in _DATE_FORMS:
         match = form.fullmatch(text)
         if match:
@@ -107,6 +112,7 @@ _QUALIFICATION_SEPARATORS = re.compile(r"[;,、；，]")
 
 
 def _qualifications(text: str) -> tuple[str, ...]:
+    """Return the qualifications (执法领域) listed in one cell."""
     items = tuple(item.strip() for item in _QUALIFICATION_SEPARATORS.split(text))
     for item in items:
         if item and not QUALIFICATION.fullmatch(item):
@@ -117,6 +123,7 @@ def _qualifications(text: str) -> tuple[str, ...]:
 
 
 def _tier_parser(tiers: Collection[str] | None) -> Callable[[str], str]:
+    """Return a parser accepting the policy's tiers, or any tier name when none are given."""
     if tiers is None:
         return _matching(TIER_NAME, "a tier (信用风险分类) is a letter such as A, B, C or D")
     defined = frozenset(tiers)
@@ -208,6 +215,7 @@ def _letter(index: int) -> str:
 
 
 def _refused(name: str, reason: str, row: int | None = None) -> InvalidInputError:
+    """Return the error refusing a whole file for one reason."""
     return InvalidInputError([RowProblem(name, row, None, None, reason)],
                              headline=f"{name}: the file is rejected")
 
@@ -355,6 +363,7 @@ def _first_bad_byte(path: str | Path, encoding: str) -> int | None:
 
 
 def _prefix(path: str | Path, end: int) -> bytes:
+    """Return the first `end` bytes of a file."""
     with open(path, "rb") as stream:
         return stream.read(end)
 
@@ -368,8 +377,9 @@ def _csv_encoding(path: str | Path, name: str) -> str:
     if len(before.translate(None, bytes(range(0xC0)))) >= _UTF8_EVIDENCE:
         # Plenty of valid UTF-8 before one bad byte (a count of lead bytes): reading it as
         # GB18030 would turn every name into mojibake without an error, so refuse instead.
-        raise _refused(name, f"the file is UTF-8 text, but line {before.count(b'\n') + 1} has "
-                       "bytes that are not UTF-8 (a damaged file?); save it again as CSV UTF-8")
+        line = before.count(b"\n") + 1
+        raise _refused(name, f"the file is UTF-8 text, but line {line} has bytes that are not "
+                       "UTF-8 (a damaged file?); save it again as CSV UTF-8")
     bad = _first_bad_byte(path, "gb18030")
     if bad is None:
         return "gb18030"
@@ -393,13 +403,12 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _xlsx_rows(stack: ExitStack, path: str | Path, name: str) -> Iterator[list[str]]:
+def _xlsx_rows(stack: ExitStack, stream: BinaryIO, name: str) -> Iterator[list[str]]:
     """Return the rows of the first worksheet of a workbook, cells as text."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    # A file object, not the path: openpyxl would refuse a workbook named .csv by its name.
-    stream = stack.enter_context(open(path, "rb"))
+    # Given a file object, not a path: openpyxl would refuse a workbook named .csv by its name.
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException) as exc:
@@ -417,14 +426,15 @@ def _open_table(path: str | Path, kind: str) -> Iterator[_Table]:
     name = str(path)
     with ExitStack() as stack:
         try:
-            with open(path, "rb") as stream:
-                magic = stream.read(8)
+            stream = stack.enter_context(open(path, "rb"))
         except OSError as exc:
             raise _refused(name, f"cannot open the file: {exc.strerror}") from exc
+        magic = stream.read(8)
+        stream.seek(0)
         rows: Iterator[list[str]]
         is_xlsx = magic.startswith(b"PK\x03\x04")
         if is_xlsx:
-            rows = _xlsx_rows(stack, path, name)
+            rows = _xlsx_rows(stack, stream, name)
         elif magic.startswith(b"\xd0\xcf\x11\xe0"):
             raise _refused(name, "an Excel 97-2003 .xls workbook cannot be read; "
                            "save it as .xlsx or as CSV UTF-8")
@@ -466,53 +476,42 @@ def read_enterprises(path: str | Path, *,
         at_id, at_name = table.index["enterprise_id"], table.index["name"]
         at_jurisdiction, at_tier = table.index["jurisdiction"], table.index["tier"]
         at_industry = table.index.get("industry")
+        rows = array("I")
         ids: list[str] = []
         names: list[str] = []
         jurisdictions: list[str] = []
-        industries: list[str] = []
         tier_values: list[str] = []
-        rows = array("I")
-        # Coded columns repeat a few values millions of times: each distinct value is checked
-        # once, and stored once (one str object shared by every row that uses it).
-        seen_jurisdictions: dict[str, tuple[str, str | None]] = {}
-        seen_industries: dict[str, tuple[str, str | None]] = {"": ("", None)}
-        seen_tiers: dict[str, tuple[str, str | None]] = {}
-        misshapen = False
+        industries: list[str] = []
+        # Coded columns repeat a few values millions of times: keep one str object per
+        # distinct value, shared by every row using it, and check each distinct value once.
+        seen_jurisdictions: dict[str, str] = {}
+        seen_tiers: dict[str, str] = {}
+        seen_industries: dict[str, str] = {}
+        # The hot loop of a ten-million-row import: only collect here, check after.
         for row, cells in table.rows():
             rows.append(row)
-            code, name = cells[at_id], cells[at_name]
-            if len(code) != 18 or not code.isascii():
-                misshapen = True
-                table.add(row, "enterprise_id", code,
-                          _reason(columns["enterprise_id"], code) or "not a code")
-            ids.append(code)
-            if not name or len(name) > 200:
-                table.add(row, "name", name, _reason(columns["name"], name) or "not a name")
-            names.append(name)
+            ids.append(cells[at_id])
+            names.append(cells[at_name])
             text = cells[at_jurisdiction]
-            known = seen_jurisdictions.get(text)
-            if known is None:
-                known = seen_jurisdictions[text] = (text, _reason(columns["jurisdiction"], text))
-            if known[1] is not None:
-                table.add(row, "jurisdiction", text, known[1])
-            jurisdictions.append(known[0])
+            jurisdictions.append(seen_jurisdictions.setdefault(text, text))
             text = cells[at_tier]
-            known = seen_tiers.get(text)
-            if known is None:
-                known = seen_tiers[text] = (text, _reason(columns["tier"], text))
-            if known[1] is not None:
-                table.add(row, "tier", text, known[1])
-            tier_values.append(known[0])
+            tier_values.append(seen_tiers.setdefault(text, text))
             if at_industry is not None:
                 text = cells[at_industry]
-                known = seen_industries.get(text)
-                if known is None:
-                    known = seen_industries[text] = (text, _reason(columns["industry"], text))
-                if known[1] is not None:
-                    table.add(row, "industry", text, known[1])
-                industries.append(known[0])
+                industries.append(seen_industries.setdefault(text, text))
         if at_industry is None:
             industries = [""] * len(ids)
+        _check_column(table, rows, columns["jurisdiction"], jurisdictions, seen_jurisdictions)
+        _check_column(table, rows, columns["tier"], tier_values, seen_tiers)
+        _check_column(table, rows, columns["industry"], industries, seen_industries)
+        if "" in names or max(map(len, names), default=0) > 200:
+            _check_column(table, rows, columns["name"], names,
+                          {name for name in names if not name or len(name) > 200})
+        # Codes of the wrong length or alphabet cannot go into numpy's 'S18': report them here.
+        misshapen = bool(set(map(len, ids)) - {18}) or not all(map(str.isascii, ids))
+        if misshapen:
+            _check_column(table, rows, columns["enterprise_id"], ids,
+                          {c for c in ids if len(c) != 18 or not c.isascii()})
         if table.problems or not table.data_rows:
             _check_codes(table, ids, rows, misshapen)
             table.check()
@@ -527,6 +526,16 @@ def read_enterprises(path: str | Path, *,
             if rejection is None:
                 raise
             raise rejection from exc
+
+
+def _check_column(table: _Table, rows: array[int], column: _Column, values: list[str],
+                  distinct: Iterable[str]) -> None:
+    """Record each row whose value in `column` is refused, checking each distinct value once."""
+    refused = {text: reason for text in distinct if (reason := _reason(column, text))}
+    if refused:
+        for i, text in enumerate(values):
+            if text in refused:
+                table.add(rows[i], column.name, text, refused[text])
 
 
 def _check_codes(table: _Table, ids: list[str], rows: array[int], misshapen: bool) -> None:
@@ -596,6 +605,7 @@ def read_inspectors(path: str | Path) -> list[Inspector]:
 
 
 def _lookup(ids: Collection[str] | None) -> Collection[str] | None:
+    """Return the ids as a collection with fast membership tests."""
     # A list of ten million ids would make each membership test a scan.
     return ids if ids is None or isinstance(ids, Set | dict) else frozenset(ids)
 

@@ -155,9 +155,20 @@ class Scenario:
 SEEDS = st.text(alphabet="0123456789abcdefXYZ-_.年季度抽查", min_size=1, max_size=24)
 
 
+def rounds(draw: st.DrawFn, quarter: int | None) -> tuple[int, ...]:
+    """Draw a tier's quarters, usually including `quarter`."""
+    chosen = draw(st.sets(st.integers(1, 4), min_size=1, max_size=4))
+    if quarter is not None and draw(st.integers(0, 3)):
+        chosen.add(quarter)
+    return tuple(sorted(chosen))
+
+
 @st.composite
-def policy_specs(draw: st.DrawFn) -> PolicySpec:
-    """Draw a valid policy: 2-4 tiers with priorities consistent with ratios, 1-3 tasks."""
+def policy_specs(draw: st.DrawFn, quarter: int | None = None) -> PolicySpec:
+    """Draw a valid policy: 2-4 tiers with priorities consistent with ratios, 1-3 tasks.
+
+    Given `quarter`, most tiers have a round in it.
+    """
     names = sorted(draw(st.sets(st.sampled_from(TIERS), min_size=2, max_size=4)))
     ratios = sorted(draw(st.lists(st.sampled_from(RATIOS), min_size=len(names),
                                   max_size=len(names))))
@@ -165,8 +176,7 @@ def policy_specs(draw: st.DrawFn) -> PolicySpec:
     raw_floors = [draw(st.sampled_from([r for r in RATIOS if r <= ratio])) for ratio in ratios]
     floors = [max(raw_floors[: i + 1]) for i in range(len(raw_floors))]
     tiers = tuple(
-        TierSpec(name, ratio, floor,
-                 tuple(sorted(draw(st.sets(st.integers(1, 4), min_size=1, max_size=4)))),
+        TierSpec(name, ratio, floor, rounds(draw, quarter),
                  draw(st.sampled_from((0, 0, 1, 3, 6, 12))), priority)
         for priority, (name, ratio, floor) in enumerate(zip(names, ratios, floors, strict=True),
                                                         start=1))
@@ -184,23 +194,29 @@ def policy_specs(draw: st.DrawFn) -> PolicySpec:
 def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int = 120,
               capacity: int | None = None, team_size: int | None = None) -> Scenario:
     """Draw a scenario; `capacity` fixes every officer's capacity (e.g. 1000 = ample)."""
-    spec = draw(policy_specs())
+    quarter = draw(st.sampled_from(QUARTERS))
+    spec = draw(policy_specs(int(quarter[-1])))
     if team_size is not None:
         spec = PolicySpec(team_size, spec.cooldown_scope, spec.tiers, spec.tasks)
     tier_names = [t.name for t in spec.tiers]
     places = draw(st.lists(st.sampled_from(JURISDICTIONS), min_size=1, max_size=3, unique=True))
+    size = draw(st.integers(min_enterprises, max_enterprises))
     rows = draw(st.lists(st.tuples(st.sampled_from(places), st.sampled_from(INDUSTRIES),
-                                   st.sampled_from(tier_names)),
-                         min_size=min_enterprises, max_size=max_enterprises))
+                                   st.sampled_from(tier_names)), min_size=size, max_size=size))
     enterprises = tuple(enterprise(serial, jur, tier, industry)
                         for serial, (jur, industry, tier) in enumerate(rows, start=1))
-    officer_rows = draw(st.lists(st.tuples(
-        st.sampled_from(DEPARTMENTS),
-        st.sampled_from(("3301", "3301", "3301", *places)),
-        st.sampled_from((QUALIFICATIONS, QUALIFICATIONS, QUALIFICATIONS[:1], QUALIFICATIONS[1:],
-                         ())),
+    # A core of city-wide, fully qualified officers per department the tasks use (so teams
+    # often form), then officers of every kind (so every staffing rule comes into play).
+    used = tuple(sorted({task[2] for task in spec.tasks}))
+    core = [(department, "3301", QUALIFICATIONS, draw(st.integers(0, 8)), date(2030, 1, 1))
+            for department in used for _ in range(draw(st.integers(0, 4)))][:12]
+    staff = draw(st.integers(max(0, 3 - len(core)), 12 - len(core)))
+    officer_rows = core + draw(st.lists(st.tuples(
+        st.sampled_from(used * 3 + DEPARTMENTS),
+        st.sampled_from(("3301", "3301", *places)),
+        st.sampled_from((QUALIFICATIONS, QUALIFICATIONS[:1], QUALIFICATIONS[1:], ())),
         st.integers(0, 8),
-        st.sampled_from((date(2030, 1, 1),) * 4 + EXPIRIES)), min_size=3, max_size=12))
+        st.sampled_from((date(2030, 1, 1),) * 4 + EXPIRIES)), min_size=staff, max_size=staff))
     inspectors = tuple(
         inspector(number, department, jur, quals,
                   capacity if capacity is not None else cap, expiry)
@@ -218,8 +234,7 @@ def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int =
     history = tuple(HistoryRecord(enterprise_id=enterprises[e].enterprise_id, task=task,
                                   department=dept, inspected_on=day)
                     for e, task, dept, day in visits)
-    return Scenario(spec, enterprises, inspectors, conflicts, history,
-                    draw(st.sampled_from(QUARTERS)), draw(SEEDS))
+    return Scenario(spec, enterprises, inspectors, conflicts, history, quarter, draw(SEEDS))
 
 
 # A fixed scenario with enough draws and tight enough capacity to make every file non-trivial.

@@ -175,8 +175,9 @@ def test_cells_are_stripped(tmp_path: Path) -> None:
         (code(1).encode(), "甲公司", b"", b"A")
 
 
-@pytest.mark.parametrize("text", ["食品安全;特种设备", "食品安全、特种设备", "食品安全,特种设备",
-                                  "食品安全，特种设备", "食品安全；特种设备", "食品安全; 特种设备;"])
+@pytest.mark.parametrize("text", ["食品安全;特种设备", "食品安全、特种设备",
+                                  "食品安全,特种设备", "食品安全，特种设备",
+                                  "食品安全；特种设备", "食品安全; 特种设备;"])
 def test_qualification_separators(tmp_path: Path, text: str) -> None:
     """Qualifications split on ; 、 , and their full-width forms, ignoring empty items."""
     path = write_csv(tmp_path / "i.csv", I_HEAD,
@@ -382,7 +383,8 @@ def test_every_bad_row_is_listed_in_one_error(tmp_path: Path) -> None:
 def test_problem_message_format() -> None:
     """A problem prints as FILE:ROW: column 'X' value 'V': reason."""
     problem = RowProblem("企业.csv", 3, "季度检查上限", "-1", "capacity must be 0 or more")
-    assert str(problem) == "企业.csv:3: column '季度检查上限' value '-1': capacity must be 0 or more"
+    assert str(problem) == \
+        "企业.csv:3: column '季度检查上限' value '-1': capacity must be 0 or more"
 
 
 def test_many_enterprises_with_a_late_duplicate(tmp_path: Path) -> None:

@@ -239,8 +239,8 @@ def test_conflicts_append_ignoring_exact_duplicates(engine: Engine) -> None:
     report = store.import_conflicts(engine, [b, c, other_reason])
     assert (report.added, report.ignored) == (2, 1)
     assert len(rows_of(engine, store.CONFLICT)) == 4
-    assert report.lines() == ["conflicts (回避): 3 in the file; added 2, ignored 1 "
-                              "duplicate(s) (already stored or repeated in the file)"]
+    assert report.lines() == ["conflicts (回避): 3 row(s) appended (追加): added 2, ignored 1 "
+                              "duplicate(s) already stored or repeated in the file"]
 
 
 def test_history_append_ignoring_exact_duplicates(engine: Engine) -> None:
