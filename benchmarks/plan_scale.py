@@ -199,10 +199,14 @@ def run(enterprises: int, seed: str = DEMO_SEED, quarter: str = DEMO_QUARTER,
     result.stages.append(StageFigure("city", city.seconds, city.peak_mb, city.peak_mb - before))
 
     clock = StageClock()
+
+    def on_stage(stage: str) -> None:
+        clock(stage)
+        say(f"  {stage}")
+
     say("planning ...")
     start = time.perf_counter()
-    plan = plan_quarter(registry, policy, quarter, seed,
-                        on_stage=lambda stage: (clock(stage), say(f"  {stage}")) and None)
+    plan = plan_quarter(registry, policy, quarter, seed, on_stage=on_stage)
     result.plan_seconds = time.perf_counter() - start
     result.stages += clock.figures(city.peak_mb)
 

@@ -7,6 +7,8 @@ every stored plan is one transaction: it happens whole or not at all.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -56,6 +58,7 @@ CHUNK = 50_000
 # table. Both leave exactly the snapshot; the diff is far faster for monthly re-tiering.
 DIFF_APPLY_SHARE = 0.25
 TIER_CHANGE_EXAMPLES = 20
+ENTERPRISE_COLUMNS = ("enterprise_id", "name", "jurisdiction", "industry", "tier")
 
 ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
 INSPECTOR: Table = InspectorRow.__table__  # type: ignore[attr-defined]
@@ -198,9 +201,8 @@ def _bytes_column(values: Sequence[str], width: int) -> np.ndarray:
 
 
 def _select_enterprises(conn: Connection) -> list[list[Any]]:
-    t = ENTERPRISE
-    rows = conn.execute(select(t.c.enterprise_id, t.c.name, t.c.jurisdiction, t.c.industry,
-                               t.c.tier)).all()
+    """Return the stored enterprises as five lists in ENTERPRISE_COLUMNS order."""
+    rows = conn.execute(select(*(ENTERPRISE.c[name] for name in ENTERPRISE_COLUMNS))).all()
     return [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], [], []]
 
 
@@ -219,14 +221,13 @@ def _stored_enterprises(conn: Connection) -> EnterpriseColumns:
 
 
 def _enterprise_chunks(columns: EnterpriseColumns, rows: np.ndarray
-                       ) -> Iterator[list[dict[str, Any]]]:
+                       ) -> Iterator[list[tuple[str, str, str, str, str]]]:
+    """Yield these rows as tuples in ENTERPRISE_COLUMNS order, CHUNK rows at a time."""
     for start in range(0, len(rows), CHUNK):
         pick = rows[start:start + CHUNK]
-        yield [{"enterprise_id": i, "name": n, "jurisdiction": j, "industry": d, "tier": t}
-               for i, n, j, d, t in zip(_text(columns.ids[pick]), columns.names[pick].tolist(),
-                                        _text(columns.jurisdictions[pick]),
-                                        _text(columns.industries[pick]),
-                                        _text(columns.tiers[pick]), strict=True)]
+        yield list(zip(_text(columns.ids[pick]), columns.names[pick].tolist(),
+                       _text(columns.jurisdictions[pick]), _text(columns.industries[pick]),
+                       _text(columns.tiers[pick]), strict=True))
 
 
 def import_enterprises(engine: Engine, columns: EnterpriseColumns) -> ImportReport:
@@ -236,6 +237,9 @@ def import_enterprises(engine: Engine, columns: EnterpriseColumns) -> ImportRepo
     and history naming an enterprise no longer in the snapshot are kept (see load_registry).
     """
     new = columns
+    if len(new) > 1 and not bool(np.all(new.ids[1:] > new.ids[:-1])):
+        raise InvalidInputError("enterprises: columns must be sorted by id without repeats "
+                                "(build them with EnterpriseColumns.from_lists)")
     with _writing(engine, ENTERPRISE) as conn:
         old = _stored_enterprises(conn)
         if len(old):
@@ -264,8 +268,7 @@ def import_enterprises(engine: Engine, columns: EnterpriseColumns) -> ImportRepo
             _apply_enterprise_diff(conn, new, _text(old.ids[removed]), changed_new, added)
         else:
             conn.execute(delete(ENTERPRISE))
-            for chunk in _enterprise_chunks(new, np.arange(len(new))):
-                conn.execute(insert(ENTERPRISE), chunk)
+            _insert_enterprises(conn, new, np.arange(len(new)))
     return report
 
 
@@ -278,12 +281,38 @@ def _apply_enterprise_diff(conn: Connection, new: EnterpriseColumns, removed: li
         name=bindparam("new_name"), jurisdiction=bindparam("new_jurisdiction"),
         industry=bindparam("new_industry"), tier=bindparam("new_tier"))
     for chunk in _enterprise_chunks(new, changed):
-        conn.execute(revise, [{"key": r["enterprise_id"], "new_name": r["name"],
-                               "new_jurisdiction": r["jurisdiction"],
-                               "new_industry": r["industry"], "new_tier": r["tier"]}
-                              for r in chunk])
-    for chunk in _enterprise_chunks(new, added):
-        conn.execute(insert(t), chunk)
+        conn.execute(revise, [{"key": key, "new_name": name, "new_jurisdiction": jurisdiction,
+                               "new_industry": industry, "new_tier": tier}
+                              for key, name, jurisdiction, industry, tier in chunk])
+    _insert_enterprises(conn, new, added)
+
+
+def _insert_enterprises(conn: Connection, columns: EnterpriseColumns, rows: np.ndarray) -> None:
+    """Insert these rows of the columns by the fastest route the driver offers.
+
+    SQLite: the driver's executemany of tuples (about half the time of Core's dicts);
+    psycopg2: COPY (about five times its batched INSERT); otherwise a Core insert().
+    """
+    names = ", ".join(ENTERPRISE_COLUMNS)
+    if conn.dialect.name == "sqlite":
+        statement = f"INSERT INTO {ENTERPRISE.name} ({names}) VALUES (?, ?, ?, ?, ?)"
+        for chunk in _enterprise_chunks(columns, rows):
+            conn.exec_driver_sql(statement, chunk)
+    elif conn.dialect.driver == "psycopg2":
+        raw = conn.connection.dbapi_connection
+        assert raw is not None  # a connection inside a transaction is checked out
+        cursor: Any = raw.cursor()
+        for chunk in _enterprise_chunks(columns, rows):
+            buffer = io.StringIO()
+            # every field quoted: in COPY's CSV an unquoted empty field would be NULL
+            csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(chunk)
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY {ENTERPRISE.name} ({names}) FROM STDIN (FORMAT csv)",
+                               buffer)
+    else:
+        for chunk in _enterprise_chunks(columns, rows):
+            conn.execute(insert(ENTERPRISE),
+                         [dict(zip(ENTERPRISE_COLUMNS, row, strict=True)) for row in chunk])
 
 
 # --- inspectors, conflicts, history --------------------------------------------------------

@@ -50,7 +50,7 @@ DISTRICTS: tuple[District, ...] = (
     District("330111", "富阳区", 60, 24, 100),
     District("330112", "临安区", 50, 20, 100),
     District("330113", "临平区", 70, 22, 100),
-    District("330114", "钱塘区", 60, 30, 55),
+    District("330114", "钱塘区", 60, 30, 54),
     District("330122", "桐庐县", 40, 18, 100),
     District("330127", "淳安县", 30, 8, 100),
     District("330182", "建德市", 40, 20, 100),
@@ -215,17 +215,22 @@ def _inspectors(count: int, seed: int) -> list[Inspector]:
     scjg = count * 70 // 100
     places = [("SCJG", p) for p in _officer_places("SCJG", scjg)]
     places += [("TZSB", p) for p in _officer_places("TZSB", count - scjg)]
-    words = _words(seed, "officer", count).tolist()
+    table = _words(seed, "officer", count)
+    # Exactly 3 % of certificates (执法证) lapse during 2026: those with the smallest word.
+    expired = np.zeros(count, dtype=bool)
+    expired[np.argsort(table[:, 2], kind="stable")[:count * 3 // 100]] = True
     serials: dict[tuple[str, int], int] = {}
     officers = []
-    for (department, place), w in zip(places, words, strict=True):
+    for (department, place), w, lapsed in zip(places, table.tolist(), expired.tolist(),
+                                               strict=True):
         issuer, year = place.ljust(6, "0"), 2018 + w[0] % 8
         serials[issuer, year] = serials.get((issuer, year), 0) + 1
+        quals: tuple[str, ...]
         if department == "SCJG":
             quals = (_FOOD,) if w[1] % 100 < 60 else ()
         else:
             quals = (_EQUIPMENT, _FOOD) if w[1] % 100 < 20 else (_EQUIPMENT,)
-        if w[2] % 100 < 3:
+        if lapsed:
             expiry = _EXPIRED_START + timedelta(days=w[3] % 364)
         else:
             expiry = _VALID_START + timedelta(days=w[3] % 1095)
@@ -281,14 +286,18 @@ def _history(enterprises: EnterpriseColumns, seed: int) -> HistoryColumns:
                 records.append((eid, "GS-QY", "SCJG", other_day))
         else:
             records.append((eid, "GS-QY", "SCJG", day))
-    records.sort()
-    tasks = np.empty(len(records), dtype=object)
-    tasks[:] = [r[1] for r in records]
-    departments = np.empty(len(records), dtype=object)
-    departments[:] = [r[2] for r in records]
+    records.sort()  # the canonical order HistoryColumns keeps
     days = np.array([r[3] for r in records], dtype="timedelta64[D]")
-    return HistoryColumns(np.array([r[0] for r in records], dtype="S18"), tasks, departments,
+    return HistoryColumns(np.array([r[0] for r in records], dtype="S18"),
+                          _objects([r[1] for r in records]), _objects([r[2] for r in records]),
                           np.datetime64(_HISTORY_START, "D") + days)
+
+
+def _objects(values: list[str]) -> np.ndarray:
+    """Return the strings as a numpy object array (never a fixed-width one)."""
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
 
 
 def synthetic_city(enterprises: int = 200_000, *, seed: int = 2026,

@@ -14,13 +14,14 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def render_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    """Return a plain-text table with columns aligned for CJK and Latin text alike."""
+def render_table(header: Sequence[str], rows: Sequence[Sequence[object]],
+                 left: int = 2) -> list[str]:
+    """Return a plain-text table, the first `left` columns left-aligned, CJK-aware."""
     cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
     widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
 
     def line(row: list[str]) -> str:
-        return "  ".join(c + " " * (w - _width(c)) if i == 0 else " " * (w - _width(c)) + c
+        return "  ".join(c + " " * (w - _width(c)) if i < left else " " * (w - _width(c)) + c
                          for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
 
     return [line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]]

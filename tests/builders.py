@@ -22,8 +22,10 @@ QUALIFICATIONS = ("食品安全", "特种设备")
 DEPARTMENTS = ("SCJG", "TZSB")
 TIERS = ("A", "B", "C", "D")
 QUARTERS = ("2026Q1", "2026Q2", "2026Q3", "2026Q4")
-EXPIRIES = (date(2025, 12, 31), date(2026, 3, 31), date(2026, 6, 30), date(2026, 9, 30),
-            date(2026, 12, 30), date(2026, 12, 31), date(2027, 6, 30), date(2030, 1, 1))
+# Certificate expiries: every 2026 quarter's last day and the day before it, and later ones.
+EXPIRIES = (date(2025, 12, 31), date(2026, 3, 30), date(2026, 3, 31), date(2026, 6, 29),
+            date(2026, 6, 30), date(2026, 9, 29), date(2026, 9, 30), date(2026, 12, 30),
+            date(2026, 12, 31), date(2027, 6, 30), date(2030, 1, 1))
 
 # (code, name, department, industries, qualification). Each department has at most one
 # non-empty qualification, so a joint visit never needs more than one task alone would.

@@ -85,7 +85,7 @@ def test_tampered_bundle_fails_verify(loaded: Path, tmp_path: Path) -> None:
 
 def _cases() -> list[dict[str, object]]:
     with (BAD / "cases.toml").open("rb") as handle:
-        return list(tomllib.load(handle)["cases"])
+        return list(tomllib.load(handle)["case"])
 
 
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: str(c["file"]))
@@ -98,8 +98,10 @@ def test_bad_file_refused_and_database_unchanged(loaded: Path, tmp_path: Path,
     shutil.copy(source, copy)
     result = run(loaded, "import", str(case["kind"]), str(copy))
     assert result.exit_code == 1, result.output
-    if case.get("row"):
+    if case["column"]:
         assert f"{copy}:{case['row']}: column '{case['column']}'" in result.output
+    else:
+        assert f"{copy}:{case['row']}: " in result.output
     assert str(case["fragment"]) in result.output
     assert "Traceback" not in result.output
     assert dump(loaded) == before

@@ -15,8 +15,8 @@ import math
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
 
 import scheduler
-from scheduler import Enterprise, Registry
+from scheduler import Conflict, Enterprise, Registry
 from scheduler.optimality import certify
 
 Key = tuple[str, str, str]
@@ -252,6 +252,32 @@ def test_every_team_is_lawful(sc: Scenario) -> None:
             assert officer.certificate_expiry >= oracle.end
             assert (member, enterprise_id) not in oracle.conflicts
     event(f"visits: {min(len(visits), 20) // 5 * 5}+")
+
+
+@given(sc=scenarios(), data=st.data())
+def test_recusal_and_certificate_expiry_bind_an_assigned_officer(sc: Scenario,
+                                                                  data: st.DataObject) -> None:
+    """Recusing an assigned officer, or a certificate lapsing a day early, removes them."""
+    assume(sc.plan.assignments)
+    chosen = data.draw(st.sampled_from(sc.plan.assignments))
+    conflict = Conflict(inspector_id=chosen.inspector_id, enterprise_id=chosen.enterprise_id)
+    recused = replace(sc, conflicts=(*sc.conflicts, conflict))
+    assert (chosen.enterprise_id, chosen.inspector_id) not in {
+        (a.enterprise_id, a.inspector_id) for a in recused.plan.assignments}
+
+    def expiring(day: date) -> Scenario:
+        return replace(sc, inspectors=tuple(
+            o.model_copy(update={"certificate_expiry": day})
+            if o.inspector_id == chosen.inspector_id else o for o in sc.inspectors))
+
+    end = quarter_end(sc.quarter)
+    lapsed = expiring(end - timedelta(days=1))
+    assert chosen.inspector_id not in {a.inspector_id for a in lapsed.plan.assignments}
+    # valid through the quarter's last day: exactly as lawful as before
+    exact = expiring(end)
+    assert (exact.plan.strata, exact.plan.draws, exact.plan.skipped, exact.plan.visits,
+            exact.plan.assignments) == (sc.plan.strata, sc.plan.draws, sc.plan.skipped,
+                                        sc.plan.visits, sc.plan.assignments)
 
 
 @given(sc=scenarios())

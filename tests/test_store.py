@@ -95,7 +95,10 @@ def retier(record: Enterprise, tier: str) -> Enterprise:
     return record.model_copy(update={"tier": tier})
 
 
-BASE = [enterprise(i, tier="B") for i in range(1, 11)]
+# a name with what CSV (PostgreSQL COPY) must quote, and an empty industry (not NULL)
+BASE = [enterprise(1, tier="B").model_copy(update={"name": '甲,"乙"\n丙公司'}),
+        enterprise(2, tier="B", industry=""),
+        *(enterprise(i, tier="B") for i in range(3, 11))]
 
 
 # --- enterprise snapshots --------------------------------------------------------------
@@ -139,6 +142,17 @@ def test_tier_change_examples_are_the_first_twenty_ids(engine: Engine) -> None:
     assert "… 25 more" in report.lines()[2]
 
 
+def test_unsorted_or_repeating_columns_are_refused(engine: Engine) -> None:
+    """Columns not built by from_lists (unsorted, repeated ids) are refused before writing."""
+    store.import_enterprises(engine, columns(BASE))
+    good = columns(BASE[:3])
+    backwards = EnterpriseColumns(good.ids[::-1], good.names[::-1], good.jurisdictions[::-1],
+                                  good.industries[::-1], good.tiers[::-1])
+    with pytest.raises(InvalidInputError, match="sorted by id without repeats"):
+        store.import_enterprises(engine, backwards)
+    assert rows_of(engine, store.ENTERPRISE) == as_rows(BASE)
+
+
 @pytest.mark.parametrize("share", [0.0, 1.0], ids=["reload", "diff"])
 def test_import_failing_midway_leaves_previous_snapshot(
         engine: Engine, monkeypatch: pytest.MonkeyPatch, share: float) -> None:
@@ -148,7 +162,7 @@ def test_import_failing_midway_leaves_previous_snapshot(
     monkeypatch.setattr(store, "CHUNK", 2)
     real = store._enterprise_chunks
 
-    def failing(*args: Any) -> Iterator[list[dict[str, Any]]]:
+    def failing(*args: Any) -> Iterator[list[tuple[str, ...]]]:
         for number, chunk in enumerate(real(*args)):
             if number == 1:
                 raise RuntimeError("disk full")
@@ -375,8 +389,7 @@ def test_plans_for_different_task_sets_coexist(engine: Engine, plans: dict[str, 
 
 
 def test_identical_rerun_is_already_stored(engine: Engine, plans: dict[str, Plan]) -> None:
-    """Storing the same plan id with the same content again changes nothing, with or without
-    replace."""
+    """Re-storing an identical plan under its id changes nothing, with or without replace."""
     store.store_plan(engine, plans["seed-1"], "P1", '{"run": 1}', replace=False)
     assert store.store_plan(engine, plans["seed-1"], "P1", '{"run": 2}', replace=False) is None
     assert store.store_plan(engine, plans["seed-1"], "P1", '{"run": 3}', replace=True) is None
@@ -386,8 +399,7 @@ def test_identical_rerun_is_already_stored(engine: Engine, plans: dict[str, Plan
 
 def test_same_plan_id_with_other_content_is_refused(engine: Engine,
                                                     plans: dict[str, Plan]) -> None:
-    """A stored plan is never rewritten: another plan under its id is refused, even with
-    replace."""
+    """Another plan under a stored plan's id is refused, even with replace."""
     store.store_plan(engine, plans["seed-1"], "P1", "{}", replace=False)
     with pytest.raises(InfeasiblePlanError, match="different content"):
         store.store_plan(engine, plans["seed-2"], "P1", "{}", replace=True)

@@ -16,7 +16,7 @@ from builders import enterprise, inspector
 
 import scheduler
 from models.identifiers import uscc_check_character
-from scheduler import HistoryRecord, InvalidInputError, Registry
+from scheduler import Conflict, HistoryRecord, InvalidInputError, Registry
 
 SEED = "20261001-0394857261-5520183746"
 SEED_HASH = "dbf7b71614eee8e0d3a3c7025ca5404646756542ee48f30d5a39a7aca17de47a"
@@ -77,16 +77,20 @@ department = "SCJG"
 
 
 def ten_registry(history: tuple[HistoryRecord, ...] = ()) -> Registry:
-    """Return the ten vector enterprises (tier A, 330102) with four SCJG officers.
+    """Return the ten vector enterprises (tier A, 330102) with six officers, three lawful.
 
-    INS-0002's certificate lapses on 2026-12-30, a day before 2026Q4 ends; INS-0003's lapses
-    on 2026-12-31, so it is still valid through the quarter.
+    INS-0001..0003 are lawful SCJG officers serving 3301 (INS-0003's certificate ends on
+    2026-12-31, the quarter's last day, so it is valid), except that INS-0001 must recuse from
+    6Q. INS-0004's certificate lapses on 2026-12-30, INS-0005 serves 330105 only, and INS-0006
+    belongs to TZSB: none of them may inspect these enterprises.
     """
     enterprises = [enterprise(i) for i in range(1, 11)]
     assert [e.enterprise_id for e in enterprises] == TEN
-    officers = [inspector(1), inspector(2, expiry=date(2026, 12, 30)),
-                inspector(3, expiry=date(2026, 12, 31)), inspector(4, jurisdiction="330102")]
-    return Registry.build(enterprises, officers, (), history)
+    officers = [inspector(1), inspector(2), inspector(3, expiry=date(2026, 12, 31)),
+                inspector(4, expiry=date(2026, 12, 30)), inspector(5, jurisdiction="330105"),
+                inspector(6, department="TZSB")]
+    conflicts = [Conflict(inspector_id="INS-0001", enterprise_id="91330102000000006Q")]
+    return Registry.build(enterprises, officers, conflicts, history)
 
 
 def test_seed_hash_vector() -> None:
@@ -146,14 +150,20 @@ def test_plan_snapshot_draws_three_smallest_tickets() -> None:
     assert [d.ticket for d in plan.draws] == [draw_ticket("T01", d.enterprise_id)
                                               for d in plan.draws]
     assert plan.skipped == ()
-    # Slack capacity: each team is the two cheapest lawful officers. INS-0002's certificate
-    # ends before the quarter does, so only INS-0001, INS-0003 and INS-0004 are lawful.
+    # Slack capacity: each team is the two cheapest lawful officers. The unlawful INS-0004 is
+    # the cheapest of all six for every drawn enterprise, so honouring each rule shows.
+    lawful = {"91330102000000007U": ("INS-0001", "INS-0002", "INS-0003"),
+              "91330102000000006Q": ("INS-0002", "INS-0003"),
+              "913301020000000107": ("INS-0001", "INS-0002", "INS-0003")}
     expected = set()
-    for code in ("91330102000000007U", "91330102000000006Q", "913301020000000107"):
-        costs = sorted((assign_cost(code, o), o) for o in ("INS-0001", "INS-0003", "INS-0004"))
+    for code, officers in lawful.items():
+        everyone = sorted((assign_cost(code, f"INS-{k:04d}"), f"INS-{k:04d}") for k in range(1, 7))
+        assert everyone[0][1] == "INS-0004"
+        costs = sorted((assign_cost(code, o), o) for o in officers)
         expected |= {(code, "SCJG", o, c) for c, o in costs[:2]}
     assert {(a.enterprise_id, a.department, a.inspector_id, a.cost)
             for a in plan.assignments} == expected
+    assert {a.inspector_id for a in plan.assignments} == {"INS-0001", "INS-0002", "INS-0003"}
 
 
 def test_plan_snapshot_cooldown_boundary() -> None:

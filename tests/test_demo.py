@@ -1,0 +1,118 @@
+"""The synthetic city: deterministic, valid, and shaped as the demo and benchmarks need."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+
+import numpy as np
+import pytest
+
+from models.identifiers import uscc_problem, uscc_valid_mask
+from scheduler.demo import DISTRICTS, officer_count, synthetic_city
+from scheduler.registry import Registry
+
+SIZE = 20_000
+
+
+@pytest.fixture(scope="module")
+def city() -> Registry:
+    return synthetic_city(SIZE)
+
+
+def _share(counts: Counter[str], key: str) -> float:
+    return counts[key] / sum(counts.values())
+
+
+def test_same_arguments_give_the_same_city(city: Registry) -> None:
+    """Two builds with the same size and seed give identical columns and records."""
+    again = synthetic_city(SIZE)
+    for column in ("ids", "names", "jurisdictions", "industries", "tiers"):
+        assert np.array_equal(getattr(city.enterprises, column), getattr(again.enterprises, column))
+    assert city.inspectors == again.inspectors
+    assert city.conflicts == again.conflicts
+    assert city.history.records() == again.history.records()
+
+
+def test_another_seed_gives_another_city(city: Registry) -> None:
+    """A different seed changes the enterprises."""
+    other = synthetic_city(SIZE, seed=7)
+    assert not np.array_equal(city.enterprises.ids, other.enterprises.ids)
+
+
+def test_every_code_is_a_valid_unique_uscc(city: Registry) -> None:
+    """Every id is a valid 91 + district + unique organisation code + check character."""
+    ent = city.enterprises
+    assert uscc_valid_mask(ent.ids).all()
+    assert all(uscc_problem(code.decode()) is None for code in ent.ids[:: SIZE // 200])
+    codes = ent.ids.astype("U18")
+    assert all(c.startswith("91") for c in codes.tolist())
+    divisions = np.array([c[2:8] for c in codes.tolist()])
+    assert np.array_equal(divisions, ent.jurisdictions.astype("U6"))
+    assert len({c[8:17] for c in codes.tolist()}) == SIZE
+
+
+def test_districts_are_real_and_uneven(city: Registry) -> None:
+    """At least ten 杭州 districts with GB/T 2260 codes, of clearly different sizes."""
+    sizes = Counter(city.enterprises.jurisdictions.astype("U6").tolist())
+    assert len(sizes) >= 10
+    assert set(sizes) <= {d.code for d in DISTRICTS}
+    assert all(code.startswith("3301") for code in sizes)
+    assert max(sizes.values()) > 3 * min(sizes.values())
+
+
+def test_tier_and_industry_mix_match_the_targets(city: Registry) -> None:
+    """Tiers are about A 20 / B 65 / C 10 / D 5 %, industries C 15 / F52 30 / H62 15 %."""
+    tiers = Counter(city.enterprises.tiers.astype("U1").tolist())
+    for tier, target in {"A": 0.20, "B": 0.65, "C": 0.10, "D": 0.05}.items():
+        assert abs(_share(tiers, tier) - target) < 0.02
+    groups = Counter("C" if i.startswith("C") else i[:3] if i[:3] in ("F52", "H62") else "other"
+                     for i in city.enterprises.industries.astype("U8").tolist())
+    for group, target in {"C": 0.15, "F52": 0.30, "H62": 0.15}.items():
+        assert abs(_share(groups, group) - target) < 0.03
+
+
+def test_names_are_chinese_company_names(city: Registry) -> None:
+    """Names read 杭州…有限公司."""
+    assert all(n.startswith("杭州") and n.endswith("有限公司") for n in city.enterprises.names)
+
+
+def test_officer_count_scales_with_the_city() -> None:
+    """At least 600 officers, growing in proportion to the enterprises."""
+    assert officer_count(SIZE) == 600
+    assert officer_count(200_000) >= 600
+    assert officer_count(1_000_000) == pytest.approx(5 * officer_count(200_000), rel=0.01)
+    assert len(synthetic_city(1_000, inspectors=50).inspectors) == 50
+
+
+def test_officers_have_the_described_shape(city: Registry) -> None:
+    """Departments ~70/30, ~25 % at city level, certificates, capacities and qualifications."""
+    officers = city.inspectors
+    assert len(officers) == officer_count(SIZE)
+    departments = Counter(o.department for o in officers)
+    assert abs(_share(departments, "SCJG") - 0.70) < 0.01
+    assert abs(sum(o.jurisdiction == "3301" for o in officers) / len(officers) - 0.25) < 0.02
+    assert all(re.fullmatch(r"33\d{12}", o.inspector_id) for o in officers)
+    assert all(o.inspector_id.startswith(o.jurisdiction.ljust(6, "0")) for o in officers)
+    assert all(20 <= o.capacity <= 60 for o in officers)
+    expired = sum(o.certificate_expiry < date(2026, 12, 31) for o in officers) / len(officers)
+    assert 0.01 < expired < 0.06
+    scjg = [o for o in officers if o.department == "SCJG"]
+    assert 0.5 < sum("食品安全" in o.qualifications for o in scjg) / len(scjg) < 0.7
+    assert all("特种设备" in o.qualifications for o in officers if o.department == "TZSB")
+
+
+def test_conflicts_and_history_are_consistent(city: Registry) -> None:
+    """Recusals lie in the officer's own jurisdiction; history is a year, ~8 %, right department."""
+    officers = {o.inspector_id: o for o in city.inspectors}
+    jurisdiction = dict(zip(city.enterprises.ids.astype("U18").tolist(),
+                            city.enterprises.jurisdictions.astype("U6").tolist(), strict=True))
+    assert len(city.conflicts) >= 200
+    assert all(jurisdiction[c.enterprise_id].startswith(officers[c.inspector_id].jurisdiction)
+               for c in city.conflicts)
+    history = city.history.records()
+    assert 0.06 < len({h.enterprise_id for h in history}) / SIZE < 0.10
+    assert all(date(2025, 10, 1) <= h.inspected_on <= date(2026, 9, 30) for h in history)
+    department = {"GS-QY": "SCJG", "SP-JY": "SCJG", "TZ-SB": "TZSB"}
+    assert all(department[h.task] == h.department for h in history)
