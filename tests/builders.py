@@ -28,13 +28,19 @@ EXPIRIES = (date(2025, 12, 31), date(2026, 3, 30), date(2026, 3, 31), date(2026,
             date(2026, 12, 31), date(2027, 6, 30), date(2030, 1, 1))
 
 # (code, name, department, industries, qualification). Each department has at most one
-# non-empty qualification, so a joint visit never needs more than one task alone would.
+# non-empty qualification, so a joint visit never needs more than one of its tasks alone.
 TASK_TEMPLATES = (
     ("GS-QY", "企业公示信息抽查", "SCJG", (), ""),
     ("SP-JY", "食品经营者监督检查", "SCJG", ("F52", "H62"), "食品安全"),
     ("TZ-SB", "特种设备使用单位监督检查", "TZSB", ("C",), "特种设备"),
 )
-HISTORY_TASKS = ("GS-QY", "SP-JY", "TZ-SB", "OLD-2019")
+# An SCJG task needing 特种设备: with SP-JY it makes joint visits that need both qualifications.
+MIXED_TEMPLATE = ("DT-SY", "商场电梯使用检查", "SCJG", ("F52", "L72"), "特种设备")
+HISTORY_TASKS = ("GS-QY", "SP-JY", "TZ-SB", "DT-SY", "OLD-2019")
+
+# Text that CSV must quote or keep intact: commas, quotes, line feeds, CJK punctuation, a
+# spreadsheet formula. (A bare carriage return is left to a dedicated test.)
+AWKWARD_TEXT = ("", "", "", ",分店", '"老字号"', "\n二号楼", "、甲;乙", "=1+1", "  内部  空格")
 
 # Short decimals as policy ratios, including ones whose binary float is not exact.
 RATIOS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.29, 0.3, 0.4, 0.57, 0.6, 0.8, 1.0)
@@ -47,10 +53,11 @@ def enterprise_id(jurisdiction: str, serial: int) -> str:
 
 
 def enterprise(serial: int, jurisdiction: str = "330102", tier: str = "A",
-               industry: str = "F5211") -> Enterprise:
-    """Return an enterprise record."""
-    return Enterprise(enterprise_id=enterprise_id(jurisdiction, serial), name=f"企业{serial}",
-                      jurisdiction=jurisdiction, industry=industry, tier=tier)
+               industry: str = "F5211", suffix: str = "") -> Enterprise:
+    """Return an enterprise record named 企业<serial><suffix>."""
+    return Enterprise(enterprise_id=enterprise_id(jurisdiction, serial),
+                      name=f"企业{serial}{suffix}", jurisdiction=jurisdiction,
+                      industry=industry, tier=tier)
 
 
 def inspector(number: int, department: str = "SCJG", jurisdiction: str = "3301",
@@ -166,10 +173,12 @@ def rounds(draw: st.DrawFn, quarter: int | None) -> tuple[int, ...]:
 
 
 @st.composite
-def policy_specs(draw: st.DrawFn, quarter: int | None = None) -> PolicySpec:
+def policy_specs(draw: st.DrawFn, quarter: int | None = None,
+                 mixed: bool = True) -> PolicySpec:
     """Draw a valid policy: 2-4 tiers with priorities consistent with ratios, 1-3 tasks.
 
-    Given `quarter`, most tiers have a round in it.
+    Given `quarter`, most tiers have a round in it. With `mixed`, the tasks may include
+    MIXED_TEMPLATE, so one visit can need two qualifications.
     """
     names = sorted(draw(st.sets(st.sampled_from(TIERS), min_size=2, max_size=4)))
     ratios = sorted(draw(st.lists(st.sampled_from(RATIOS), min_size=len(names),
@@ -182,10 +191,11 @@ def policy_specs(draw: st.DrawFn, quarter: int | None = None) -> PolicySpec:
                  draw(st.sampled_from((0, 0, 1, 3, 6, 12))), priority)
         for priority, (name, ratio, floor) in enumerate(zip(names, ratios, floors, strict=True),
                                                         start=1))
-    chosen = draw(st.sets(st.sampled_from(range(len(TASK_TEMPLATES))), min_size=1, max_size=3))
+    templates = (*TASK_TEMPLATES, MIXED_TEMPLATE) if mixed else TASK_TEMPLATES
+    chosen = draw(st.sets(st.sampled_from(range(len(templates))), min_size=1, max_size=3))
     tasks = []
     for index in sorted(chosen):
-        code, name, department, industries, qualification = TASK_TEMPLATES[index]
+        code, name, department, industries, qualification = templates[index]
         scope = draw(st.sampled_from(((), (), ("3301",), ("330102",), ("330105", "330106"))))
         tasks.append((code, name, department, industries, qualification, scope))
     return PolicySpec(draw(st.sampled_from((2, 2, 3))), draw(st.sampled_from(("any", "task"))),
@@ -194,19 +204,18 @@ def policy_specs(draw: st.DrawFn, quarter: int | None = None) -> PolicySpec:
 
 @st.composite
 def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int = 120,
-              capacity: int | None = None, team_size: int | None = None) -> Scenario:
+              capacity: int | None = None, mixed: bool = True) -> Scenario:
     """Draw a scenario; `capacity` fixes every officer's capacity (e.g. 1000 = ample)."""
     quarter = draw(st.sampled_from(QUARTERS))
-    spec = draw(policy_specs(int(quarter[-1])))
-    if team_size is not None:
-        spec = PolicySpec(team_size, spec.cooldown_scope, spec.tiers, spec.tasks)
+    spec = draw(policy_specs(int(quarter[-1]), mixed))
     tier_names = [t.name for t in spec.tiers]
     places = draw(st.lists(st.sampled_from(JURISDICTIONS), min_size=1, max_size=3, unique=True))
     size = draw(st.integers(min_enterprises, max_enterprises))
     rows = draw(st.lists(st.tuples(st.sampled_from(places), st.sampled_from(INDUSTRIES),
-                                   st.sampled_from(tier_names)), min_size=size, max_size=size))
-    enterprises = tuple(enterprise(serial, jur, tier, industry)
-                        for serial, (jur, industry, tier) in enumerate(rows, start=1))
+                                   st.sampled_from(tier_names), st.sampled_from(AWKWARD_TEXT)),
+                         min_size=size, max_size=size))
+    enterprises = tuple(enterprise(serial, jur, tier, industry, suffix)
+                        for serial, (jur, industry, tier, suffix) in enumerate(rows, start=1))
     # A core of city-wide, fully qualified officers per department the tasks use (so teams
     # often form), then officers of every kind (so every staffing rule comes into play).
     used = tuple(sorted({task[2] for task in spec.tasks}))
@@ -227,7 +236,8 @@ def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int =
                                     st.integers(0, len(enterprises) - 1)),
                           max_size=4, unique=True))
     conflicts = tuple(Conflict(inspector_id=inspectors[o].inspector_id,
-                               enterprise_id=enterprises[e].enterprise_id, reason="亲属关系")
+                               enterprise_id=enterprises[e].enterprise_id,
+                               reason="亲属关系" + draw(st.sampled_from(AWKWARD_TEXT)))
                       for o, e in pairs)
     visits = draw(st.lists(st.tuples(
         st.integers(0, len(enterprises) - 1), st.sampled_from(HISTORY_TASKS),

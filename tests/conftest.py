@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from builders import Scenario, city
 
 settings.register_profile(
-    "ci", derandomize=True, max_examples=25, deadline=None, print_blob=True,
+    "ci", derandomize=True, database=None, max_examples=25, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile(
     "dev", max_examples=100, deadline=None,

@@ -12,6 +12,9 @@ import hashlib
 import io
 import json
 import math
+import os
+import subprocess
+import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -22,7 +25,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from builders import RATIOS, Scenario, scenarios
+from builders import (
+    MIXED_TEMPLATE,
+    RATIOS,
+    TASK_TEMPLATES,
+    PolicySpec,
+    Scenario,
+    TierSpec,
+    enterprise,
+    inspector,
+    scenarios,
+)
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -34,8 +47,6 @@ from scheduler import Conflict, Enterprise, Registry
 from scheduler.optimality import certify
 
 Key = tuple[str, str, str]
-CREATED = "2026-01-01T00:00:00Z"
-SOFTWARE = {"x": "1"}
 
 
 def sha(text: str) -> str:
@@ -195,10 +206,28 @@ def test_same_inputs_and_seed_give_the_same_bundle(sc: Scenario) -> None:
     assert (manifest["seed"], manifest["seed_hash"]) == (sc.seed, sha(sc.seed))
 
 
-@given(sc=scenarios(capacity=1000), data=st.data())
+def test_bundle_bytes_do_not_depend_on_the_process(city_scenario: Scenario) -> None:
+    """Two fresh interpreters with different string-hash seeds write the same bundle bytes."""
+    script = ("import hashlib, json, sys; sys.path.insert(0, sys.argv[1]); "
+              "from builders import city; "
+              "print(json.dumps({n: hashlib.sha256(b).hexdigest() "
+              "for n, b in city().bundle().files.items()}))")
+    ours = {n: hashlib.sha256(b).hexdigest() for n, b in city_scenario.bundle().files.items()}
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)],
+                              capture_output=True, text=True, env=env, check=True)
+        assert json.loads(done.stdout) == ours
+
+
+@given(sc=scenarios(capacity=1000, mixed=False), data=st.data())
 def test_larger_allocation_extends_the_smaller_sample(sc: Scenario,
                                                       data: st.DataObject) -> None:
-    """Raising one tier's ratio (ample capacity) keeps every stratum's old draw as a prefix."""
+    """Raising one tier's ratio (ample capacity) keeps every stratum's old draw as a prefix.
+
+    Policies here never join two tasks needing different qualifications in one visit: such a
+    joint visit can need a team nobody forms, which makes one task's draw depend on another's.
+    """
     tiers = sc.spec.tiers  # ascending priority, so ascending ratio
     index = data.draw(st.integers(0, len(tiers) - 1))
     ceiling = tiers[index + 1].ratio if index + 1 < len(tiers) else 1.0
@@ -216,6 +245,34 @@ def test_larger_allocation_extends_the_smaller_sample(sc: Scenario,
         assert new_targets[key] >= target
         assert big[key][: len(small[key])] == small[key], key
     event(f"more draws: {len(larger.plan.draws) > len(sc.plan.draws)}")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG scheduler/allocation.py:104-106: a candidate joining another task's visit is skipped "
+    "when no officer holds both qualifications, so whether DT-SY keeps 6Q depends on whether "
+    "SP-JY reached 6Q first; raising the ratio reorders the interleave and DT-SY's old sample "
+    "[092, 11A, 6Q] becomes [092, 11A, 5M, ...], breaking 'a larger n extends a smaller "
+    "sample' (DESIGN §6, docs/ALLOCATION.md)"))
+def test_larger_allocation_extends_the_sample_across_joint_visits() -> None:
+    """A larger ratio extends each task's sample even when two tasks' joint visit is unstaffable."""
+    # Twelve food shops (both tasks) and eight offices (DT-SY only); no officer holds both
+    # 食品安全 and 特种设备, so a shop drawn by both tasks can be staffed for one task only.
+    enterprises = tuple(enterprise(i, "330102", "A", "F5211" if i <= 12 else "L7212")
+                        for i in range(1, 21))
+    officers = (inspector(1, qualifications=("食品安全",)),
+                inspector(2, qualifications=("食品安全",)),
+                inspector(3, qualifications=("特种设备",)),
+                inspector(4, qualifications=("特种设备",)))
+
+    def plan(ratio: float) -> dict[Key, list[str]]:
+        spec = PolicySpec(2, "any", (TierSpec("A", ratio, 0.05, (4,), 0, 1),),
+                          ((*TASK_TEMPLATES[1], ()), (*MIXED_TEMPLATE, ())))
+        return draws_by_stratum(Scenario(spec, enterprises, officers, (), (), "2026Q4",
+                                         "s0").plan)
+
+    small, big = plan(0.15), plan(0.3)
+    for key, sample in small.items():
+        assert big[key][: len(sample)] == sample, (key, sample, big[key])
 
 
 @given(sc=scenarios())
@@ -288,6 +345,8 @@ def test_draws_are_the_lowest_tickets_apart_from_skips(sc: Scenario) -> None:
     rows = {(s.task, s.tier, s.jurisdiction): s for s in plan.strata}
     assert rows.keys() == expected.keys()
     assert [(s.task, s.tier, s.jurisdiction) for s in plan.strata] == sorted(rows)
+    assert list(plan.draws) == sorted(plan.draws, key=lambda d: (d.task, d.tier,
+                                                                 d.jurisdiction, d.rank))
     draws, skips = draws_by_stratum(plan), skips_by_stratum(plan, oracle)
     assert set(draws) | set(skips) <= set(expected)
     visits = plan_visits(plan)
@@ -477,12 +536,12 @@ def edit_csv(path: Path, edit: Callable[[list[str]], list[str]]) -> None:
     path.write_text("\n".join([header, *edit(lines)]) + "\n", encoding="utf-8")
 
 
-def edit_manifest(path: Path, edit: Callable[[dict], None]) -> None:
-    """Rewrite manifest.json through `edit`."""
+def edit_manifest(path: Path, edit: Callable[[dict], object]) -> None:
+    """Rewrite manifest.json through `edit` (which changes it in place or returns a new one)."""
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    edit(manifest)
-    (path / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2,
-                                                   sort_keys=True) + "\n", encoding="utf-8")
+    manifest = edit(manifest) or manifest
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
+                                        encoding="utf-8")
 
 
 def refresh_digest(path: Path, name: str) -> None:
@@ -492,13 +551,18 @@ def refresh_digest(path: Path, name: str) -> None:
     edit_manifest(path, lambda m: m[section].__setitem__(name, value))
 
 
+# Each tamper edits a written bundle in place and returns the fragments verify must report.
+
+
 def drop_last_draw(path: Path, sc: Scenario) -> list[str]:
+    """Delete the last row of draws.csv."""
     last = (path / "draws.csv").read_text().splitlines()[-1].split(",")[3]
     edit_csv(path / "draws.csv", lambda lines: lines[:-1])
     return [f"enterprise_id={last}", "the seed draws it but the bundle does not list it"]
 
 
 def swap_drawn_enterprise(path: Path, sc: Scenario) -> list[str]:
+    """Put an undrawn enterprise of the same stratum in the first draw row."""
     drawn = {d.enterprise_id for d in sc.plan.draws}
     first = sc.plan.draws[0]
     other = next(e.enterprise_id for e in sc.enterprises
@@ -511,6 +575,7 @@ def swap_drawn_enterprise(path: Path, sc: Scenario) -> list[str]:
 
 
 def swap_team_member(path: Path, sc: Scenario) -> list[str]:
+    """Put another officer of the department on the first team."""
     first = sc.plan.assignments[0]
     team = {a.inspector_id for a in sc.plan.assignments
             if (a.enterprise_id, a.department) == (first.enterprise_id, first.department)}
@@ -522,11 +587,13 @@ def swap_team_member(path: Path, sc: Scenario) -> list[str]:
 
 
 def change_seed(path: Path, sc: Scenario) -> list[str]:
+    """Change the seed in manifest.json."""
     edit_manifest(path, lambda m: m.__setitem__("seed", sc.seed + "1"))
     return ["seed_hash is not sha256 of the seed"]
 
 
 def change_seed_and_hash(path: Path, sc: Scenario) -> list[str]:
+    """Change the seed and, consistently, its seed_hash."""
     def edit(manifest: dict) -> None:
         manifest["seed"] = sc.seed + "1"
         manifest["seed_hash"] = sha(sc.seed + "1")
@@ -536,6 +603,7 @@ def change_seed_and_hash(path: Path, sc: Scenario) -> list[str]:
 
 
 def change_tier(path: Path, sc: Scenario) -> list[str]:
+    """Change the first enterprise's tier in inputs/enterprises.csv."""
     edit_csv(path / "inputs/enterprises.csv",
              lambda lines: [lines[0][:-1] + ("C" if lines[0].endswith("D") else "D"),
                             *lines[1:]])
@@ -543,12 +611,14 @@ def change_tier(path: Path, sc: Scenario) -> list[str]:
 
 
 def change_tier_and_digest(path: Path, sc: Scenario) -> list[str]:
+    """Change a tier and forge the input digest to match."""
     change_tier(path, sc)
     refresh_digest(path, "inputs/enterprises.csv")
     return ["plan_id", "does not follow from the inputs and seed", "strata.csv"]
 
 
 def change_ratio(path: Path, sc: Scenario) -> list[str]:
+    """Change tier D's ratio in policy.toml."""
     text = (path / "policy.toml").read_text(encoding="utf-8")
     assert text.count("ratio = 0.6\n") == 1
     (path / "policy.toml").write_text(text.replace("ratio = 0.6\n", "ratio = 0.65\n"),
@@ -558,18 +628,21 @@ def change_ratio(path: Path, sc: Scenario) -> list[str]:
 
 
 def change_ratio_and_digest(path: Path, sc: Scenario) -> list[str]:
+    """Change a ratio and forge the policy digest to match."""
     change_ratio(path, sc)
     refresh_digest(path, "policy.toml")
     return ["the parsed policy recorded there differs from policy.toml", "plan_id"]
 
 
 def drop_draw_and_digest(path: Path, sc: Scenario) -> list[str]:
+    """Delete a draw and forge the output digest to match."""
     found = drop_last_draw(path, sc)
     refresh_digest(path, "draws.csv")
     return found
 
 
 def swap_member_and_digest(path: Path, sc: Scenario) -> list[str]:
+    """Swap a team member and forge the output digest to match."""
     found = swap_team_member(path, sc)
     refresh_digest(path, "assignments.csv")
     return found
@@ -607,15 +680,21 @@ def test_verify_rejects_a_single_tamper(tamper: Callable[[Path, Scenario], list[
 
 
 @given(sc=scenarios(min_enterprises=30), data=st.data())
-def test_verify_rejects_a_random_cell_edit(sc: Scenario, data: st.DataObject) -> None:
-    """Changing any one cell of any non-empty bundle CSV is detected and the file named."""
+def test_verify_rejects_a_random_edit(sc: Scenario, data: st.DataObject) -> None:
+    """Changing a cell, or deleting or repeating a row, of any bundle CSV is detected."""
     bundle = sc.bundle()
     name = data.draw(st.sampled_from(sorted(n for n, b in bundle.files.items()
                                             if n.endswith(".csv") and b.count(b"\n") > 1)))
-    header, *rows = csv.reader(io.StringIO(bundle.files[name].decode("utf-8")))
+    header, *rows = csv.reader(io.StringIO(bundle.files[name].decode("utf-8"), newline=""))
     row = data.draw(st.integers(0, len(rows) - 1))
-    column = data.draw(st.integers(0, len(header) - 1))
-    rows[row][column] += data.draw(st.sampled_from("0X9"))
+    kind = data.draw(st.sampled_from(("cell", "delete", "repeat")))
+    if kind == "cell":
+        column = data.draw(st.integers(0, len(header) - 1))
+        rows[row][column] += data.draw(st.sampled_from("0X9"))
+    elif kind == "delete":
+        del rows[row]
+    else:
+        rows.insert(row, rows[row])
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows([header, *rows])
     with tempfile.TemporaryDirectory() as tmp:
@@ -624,3 +703,94 @@ def test_verify_rejects_a_random_cell_edit(sc: Scenario, data: st.DataObject) ->
         report = scheduler.verify_bundle(path)
     assert not report.ok
     assert any(name in m for m in report.mismatches), report.mismatches
+
+
+# --- verify must report, never raise, on malformed bundles --------------------------------
+
+MALFORMED_ROWS = [
+    pytest.param("draws.csv", "drop", id="draws-row-missing-a-field"),
+    pytest.param("strata.csv", "add", id="strata-row-with-an-extra-field"),
+    pytest.param("assignments.csv", "drop", id="assignments-row-missing-a-field",
+                 marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+                     "BUG scheduler/verify.py:240 _check_teams unpacks each assignments.csv "
+                     "row into 4 names; a 3-field row raises ValueError out of "
+                     "verify_bundle"))),
+    pytest.param("assignments.csv", "add", id="assignments-row-with-an-extra-field",
+                 marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+                     "BUG scheduler/verify.py:240 same unpacking; a 5-field row raises "
+                     "ValueError"))),
+    pytest.param("visits.csv", "drop", id="visits-row-missing-a-field",
+                 marks=pytest.mark.xfail(strict=True, raises=IndexError, reason=(
+                     "BUG scheduler/verify.py:245 _check_teams reads r[2] of each visits.csv "
+                     "row; a 2-field row raises IndexError out of verify_bundle"))),
+]
+
+
+@pytest.mark.parametrize(("name", "change"), MALFORMED_ROWS)
+def test_verify_reports_a_row_with_a_wrong_field_count(name: str, change: str,
+                                                       city_bundle: scheduler.Bundle,
+                                                       tmp_path: Path) -> None:
+    """A result row with a field missing or added is reported as a mismatch, not raised."""
+    path = scheduler.write_bundle(city_bundle, tmp_path / "b")
+    edit_csv(path / name, lambda lines: [
+        lines[0].rsplit(",", 1)[0] if change == "drop" else lines[0] + ",x", *lines[1:]])
+    report = scheduler.verify_bundle(path)
+    assert not report.ok
+    assert any(name in m for m in report.mismatches), report.mismatches
+
+
+def bad_manifest(edit: Callable[[dict], object], fault: type[Exception] | None,
+                 where: str) -> tuple[Callable[[dict], object], type[Exception] | None, str]:
+    """Bundle one manifest tamper with the exception it currently raises (None: reported)."""
+    return edit, fault, where
+
+
+MALFORMED_MANIFESTS = {
+    "seed-is-a-number": bad_manifest(lambda m: m.__setitem__("seed", 20261001), None, ""),
+    "quarter-is-missing": bad_manifest(lambda m: m.__delitem__("quarter"), None, ""),
+    "manifest-is-a-list": bad_manifest(lambda m: sorted(m), AttributeError, "verify.py:89 "
+                                       "calls manifest.get on whatever JSON value it holds"),
+    "inputs-is-a-list": bad_manifest(lambda m: m.__setitem__("inputs", list(m["inputs"])),
+                                     AttributeError, "verify.py:111 calls recorded.get"),
+    "outputs-is-null": bad_manifest(lambda m: m.__setitem__("outputs", None),
+                                    AttributeError, "verify.py:146 calls .get on outputs"),
+    "counts-is-a-list": bad_manifest(lambda m: m.__setitem__("counts", []),
+                                     AttributeError, "verify.py:159 calls counts.get"),
+    "seed-is-a-lone-surrogate": bad_manifest(
+        lambda m: m.__setitem__("seed", "2026\udcff"), UnicodeEncodeError,
+        "verify.py:103 hashes the seed; normalise_seed (hashes.py:27) lets a lone "
+        "surrogate through and UTF-8 encoding raises"),
+}
+
+
+@pytest.mark.parametrize("tamper", [
+    pytest.param(key, id=key, marks=[] if fault is None else pytest.mark.xfail(
+        strict=True, raises=fault, reason=f"BUG scheduler/{where}: {fault.__name__} escapes "
+        "verify_bundle instead of a mismatch"))
+    for key, (_, fault, where) in MALFORMED_MANIFESTS.items()])
+def test_verify_reports_a_malformed_manifest(tamper: str, city_bundle: scheduler.Bundle,
+                                             tmp_path: Path) -> None:
+    """A manifest of the wrong shape is reported as a mismatch naming manifest.json."""
+    path = scheduler.write_bundle(city_bundle, tmp_path / "b")
+    edit_manifest(path, MALFORMED_MANIFESTS[tamper][0])
+    report = scheduler.verify_bundle(path)
+    assert not report.ok
+    assert any("manifest.json" in m for m in report.mismatches), report.mismatches
+
+
+@pytest.mark.xfail(sys.version_info < (3, 11, 9), strict=True, raises=AssertionError, reason=(
+    "BUG scheduler/bundle.py:60 csv_bytes uses csv.writer(lineterminator='\\n'), which before "
+    "CPython 3.11.9 (gh-67044) leaves a bare '\\r' unquoted; the reader then splits the row "
+    "and verify cannot read inputs/enterprises.csv. Bundle bytes also differ by Python patch "
+    "release."))
+def test_a_carriage_return_in_text_survives_the_bundle(ample_city_scenario: Scenario,
+                                                       tmp_path: Path) -> None:
+    """Names and reasons containing a bare carriage return are written so that verify reads them."""
+    sc = ample_city_scenario
+    enterprises = (sc.enterprises[0].model_copy(update={"name": "企业\r分店"}),
+                   *sc.enterprises[1:])
+    conflicts = tuple(c.model_copy(update={"reason": "亲属\r关系"}) for c in sc.conflicts)
+    changed = replace(sc, enterprises=enterprises, conflicts=conflicts)
+    path = scheduler.write_bundle(changed.bundle(), tmp_path / "b")
+    report = scheduler.verify_bundle(path)
+    assert report.ok, report.mismatches
