@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .identifiers import (
+    CONTROL,
     ENTERPRISE_JURISDICTION,
     INDUSTRY_CODE,
     INSPECTOR_ID,
@@ -25,7 +26,21 @@ def _check(pattern_ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
-class EnterpriseBase(BaseModel):
+class _Record(BaseModel):
+    """A registry record: no text field may hold a control character or line break."""
+
+    model_config = _RECORD
+
+    @model_validator(mode="after")
+    def _no_control_characters(self) -> _Record:
+        for name, value in self:
+            texts = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(t, str) and CONTROL.search(t) for t in texts):
+                raise ValueError(f"{name}: control characters and line breaks are not allowed")
+        return self
+
+
+class EnterpriseBase(_Record):
     """An enterprise of the object pool (检查对象名录库)."""
 
     model_config = _RECORD
@@ -68,7 +83,7 @@ class Enterprise(EnterpriseBase):
     """An enterprise as the scheduler receives it."""
 
 
-class InspectorBase(BaseModel):
+class InspectorBase(_Record):
     """A law-enforcement officer of the inspector pool (执法检查人员名录库)."""
 
     model_config = _RECORD
@@ -111,7 +126,7 @@ class Inspector(InspectorBase):
         return jurisdiction.startswith(self.jurisdiction)
 
 
-class Conflict(BaseModel):
+class Conflict(_Record):
     """A recorded interest requiring an officer to recuse (回避) from an enterprise."""
 
     model_config = _RECORD
@@ -131,7 +146,7 @@ class Conflict(BaseModel):
         return EnterpriseBase._uscc(value)
 
 
-class HistoryRecord(BaseModel):
+class HistoryRecord(_Record):
     """A past inspection of an enterprise, used for the cooldown rule."""
 
     model_config = _RECORD

@@ -17,6 +17,7 @@ JURISDICTION_PREFIX = re.compile(r"[0-9]{1,6}")
 INDUSTRY_CODE = re.compile(r"[A-Za-z0-9]{0,8}")
 TIER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
 QUALIFICATION = re.compile(r"[^\s;,、]{1,64}")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def uscc_check_character(body: str) -> str:

@@ -5,7 +5,11 @@ The rule, documented for auditors in docs/ALLOCATION.md:
 1. Each stratum's candidates are its eligible enterprises in draw-v1 order. A candidate for
    whom no lawful team exists at all (fewer than team_size officers pass department,
    jurisdiction, qualification, certificate and recusal) is skipped, recorded with the
-   reason, and the next ticket takes its place.
+   reason, and the next ticket takes its place. Tasks of one department share a visit
+   whose team must hold all their qualifications; where no such team exists, the
+   enterprise stays with the tasks that come first in task-code order (among those it is
+   eligible for) and is skipped for the others — decided statically, never by which task
+   reached it first.
 2. Floors first: tier priorities from highest to lowest; within one priority, strata take
    turns so that each fills its floor at the same pace: the j-th candidate of a stratum
    with floor f comes at position j/f, ties by (task, tier, jurisdiction).
@@ -90,25 +94,67 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
     admitted: list[Visit] = []
     tasks = {t.code: t for t in policy.tasks}
 
+    def own_qualifications(code: str) -> frozenset[str]:
+        qualification = tasks[code].qualification
+        return frozenset([qualification]) if qualification else frozenset()
+
+    eligible_for: dict[str, np.ndarray] = {}
+    for stratum, _, _ in strata:
+        mask = eligible_for.setdefault(stratum.task,
+                                       np.zeros(len(registry.enterprises), dtype=bool))
+        mask[stratum.eligible] = True
+    peers: dict[str, list[str]] = {}
+    for code in sorted(tasks):
+        peers.setdefault(tasks[code].department, []).append(code)
+
+    def joint_conflict(row: int, code: str) -> str | None:
+        """Return why this task may not share the enterprise's visit, decided statically.
+
+        Tasks of one department share a visit, whose team must hold every qualification
+        of its tasks. Whether such a team exists is settled here in task-code order over
+        the tasks for which the enterprise is eligible, never by which task happened to
+        draw the enterprise first, so a larger sample always extends a smaller one.
+        """
+        department = tasks[code].department
+        group = peers[department]
+        if len({tasks[c].qualification for c in group if tasks[c].qualification}) < 2:
+            return None
+        chain: frozenset[str] = frozenset()
+        kept: list[str] = []
+        for peer in group:
+            mask = eligible_for.get(peer)
+            if mask is None or not mask[row]:
+                continue
+            wanted = chain | own_qualifications(peer)
+            if len(rules.lawful(row, department, wanted)) >= policy.team_size:
+                chain, kept = wanted, [*kept, peer]
+                if peer == code:
+                    return None
+            elif peer == code:
+                return (rules.why_no_team(row, department, wanted)
+                        + f" for a joint visit (进一次门) with task(s) {', '.join(kept)}")
+        return None
+
     def try_next(outcome: StratumOutcome) -> bool:
         """Admit the stratum's next candidate; return False once it is closed or exhausted."""
         task = tasks[outcome.stratum.task]
-        own = frozenset([task.qualification]) if task.qualification else frozenset()
+        own = own_qualifications(task.code)
         rows = outcome.ordering.rows
         while outcome.cursor < len(rows):
             position = outcome.cursor
             outcome.cursor += 1
             row = int(rows[position])
+            if len(rules.lawful(row, task.department, own)) < policy.team_size:
+                outcome.skipped.append((position, rules.why_no_team(row, task.department, own)))
+                continue
+            conflict = joint_conflict(row, task.code)
+            if conflict:
+                outcome.skipped.append((position, conflict))
+                continue
             key = (row, task.department)
             visit = visits.get(key)
             quals = own if visit is None else visit.qualifications | own
             lawful = rules.lawful(row, task.department, quals)
-            if len(lawful) < policy.team_size:
-                reason = rules.why_no_team(row, task.department, quals)
-                if visit is not None and quals != visit.qualifications:
-                    reason += f" (joint visit with task(s) {', '.join(visit.tasks)})"
-                outcome.skipped.append((position, reason))
-                continue
             if visit is None:
                 index = flow.add_visit(lawful)
                 if index is None:

@@ -33,8 +33,9 @@ def normalise_seed(seed: str) -> str:
         raise InvalidInputError("seed: leading or trailing white space is not allowed")
     if ":" in nfc:
         raise InvalidInputError("seed: ':' is not allowed in a seed")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in nfc):
-        raise InvalidInputError("seed: control characters are not allowed in a seed")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in nfc):
+        raise InvalidInputError("seed: control characters and unpaired surrogates (bytes that "
+                                "are not UTF-8) are not allowed in a seed")
     return nfc
 
 

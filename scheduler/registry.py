@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 
 from models.domain import Conflict, Enterprise, HistoryRecord, Inspector
-from models.identifiers import uscc_valid_mask
+from models.identifiers import CONTROL, uscc_problem, uscc_valid_mask
 
 from .errors import InvalidInputError, RowProblem
 
@@ -52,7 +52,6 @@ class EnterpriseColumns:
         problems: list[RowProblem] = []
         lengths = np.char.str_len(id_arr)
         for i in np.flatnonzero((lengths != 18) | ~uscc_valid_mask(id_arr)):
-            from models.identifiers import uscc_problem
             problems.append(RowProblem(source, int(i) + 1, "enterprise_id", ids[int(i)],
                                        uscc_problem(ids[int(i)]) or "invalid code"))
         jur = _ascii_column(jurisdictions, 6, f"{source} jurisdiction")
@@ -64,8 +63,10 @@ class EnterpriseColumns:
         tier = _ascii_column(tiers, 16, f"{source} tier")
         problems += [RowProblem(source, int(i) + 1, "tier", tiers[int(i)], "tier is empty")
                      for i in np.flatnonzero(np.char.str_len(tier) == 0)]
-        problems += [RowProblem(source, i + 1, "name", "", "name is empty")
-                     for i, v in enumerate(names) if not v]
+        problems += [RowProblem(source, i + 1, "name", v,
+                                "name is empty" if not v else
+                                "control characters and line breaks are not allowed")
+                     for i, v in enumerate(names) if not v or CONTROL.search(v)]
         order = np.argsort(id_arr, kind="stable")
         sorted_ids = id_arr[order]
         dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])

@@ -86,6 +86,13 @@ def _verify(bundle: Bundle, report: VerificationReport) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         fail(f"manifest.json is not valid JSON: {exc}")
         raise _Stop from exc
+    if not isinstance(manifest, dict):
+        fail("manifest.json is not a JSON object")
+        raise _Stop
+    for part in ("inputs", "outputs", "counts", "policy"):
+        if not isinstance(manifest.get(part), dict):
+            fail(f"manifest.json: {part!r} is missing or not an object")
+            manifest[part] = {}
     if manifest.get("format") != FORMAT:
         fail(f"manifest.json: format is {manifest.get('format')!r}, expected {FORMAT!r}")
         raise _Stop
@@ -167,6 +174,11 @@ def _table(name: str, data: bytes) -> list[tuple[str, ...]]:
         raise SpotcheckError(f"{name} cannot be read: {exc}") from exc
     if not rows or tuple(rows[0]) != HEADERS[name]:
         raise SpotcheckError(f"{name}: the header is not {','.join(HEADERS[name])}")
+    width = len(HEADERS[name])
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise SpotcheckError(f"{name}:{number}: the row has {len(row)} field(s), "
+                                 f"expected {width}")
     return [tuple(r) for r in rows[1:]]
 
 

@@ -40,7 +40,7 @@ HISTORY_TASKS = ("GS-QY", "SP-JY", "TZ-SB", "DT-SY", "OLD-2019")
 
 # Text that CSV must quote or keep intact: commas, quotes, line feeds, CJK punctuation, a
 # spreadsheet formula. (A bare carriage return is left to a dedicated test.)
-AWKWARD_TEXT = ("", "", "", ",分店", '"老字号"', "\n二号楼", "、甲;乙", "=1+1", "  内部  空格")
+AWKWARD_TEXT = ("", "", "", ",分店", '"老字号"', "（二号楼）", "、甲;乙", "=1+1", "  内部  空格")
 
 # Short decimals as policy ratios, including ones whose binary float is not exact.
 RATIOS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.29, 0.3, 0.4, 0.57, 0.6, 0.8, 1.0)

@@ -38,6 +38,7 @@ from builders import (
 )
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
@@ -247,12 +248,6 @@ def test_larger_allocation_extends_the_smaller_sample(sc: Scenario,
     event(f"more draws: {len(larger.plan.draws) > len(sc.plan.draws)}")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG scheduler/allocation.py:104-106: a candidate joining another task's visit is skipped "
-    "when no officer holds both qualifications, so whether DT-SY keeps 6Q depends on whether "
-    "SP-JY reached 6Q first; raising the ratio reorders the interleave and DT-SY's old sample "
-    "[092, 11A, 6Q] becomes [092, 11A, 5M, ...], breaking 'a larger n extends a smaller "
-    "sample' (DESIGN §6, docs/ALLOCATION.md)"))
 def test_larger_allocation_extends_the_sample_across_joint_visits() -> None:
     """A larger ratio extends each task's sample even when two tasks' joint visit is unstaffable."""
     # Twelve food shops (both tasks) and eight offices (DT-SY only); no officer holds both
@@ -710,19 +705,9 @@ def test_verify_rejects_a_random_edit(sc: Scenario, data: st.DataObject) -> None
 MALFORMED_ROWS = [
     pytest.param("draws.csv", "drop", id="draws-row-missing-a-field"),
     pytest.param("strata.csv", "add", id="strata-row-with-an-extra-field"),
-    pytest.param("assignments.csv", "drop", id="assignments-row-missing-a-field",
-                 marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-                     "BUG scheduler/verify.py:240 _check_teams unpacks each assignments.csv "
-                     "row into 4 names; a 3-field row raises ValueError out of "
-                     "verify_bundle"))),
-    pytest.param("assignments.csv", "add", id="assignments-row-with-an-extra-field",
-                 marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-                     "BUG scheduler/verify.py:240 same unpacking; a 5-field row raises "
-                     "ValueError"))),
-    pytest.param("visits.csv", "drop", id="visits-row-missing-a-field",
-                 marks=pytest.mark.xfail(strict=True, raises=IndexError, reason=(
-                     "BUG scheduler/verify.py:245 _check_teams reads r[2] of each visits.csv "
-                     "row; a 2-field row raises IndexError out of verify_bundle"))),
+    pytest.param("assignments.csv", "drop", id="assignments-row-missing-a-field"),
+    pytest.param("assignments.csv", "add", id="assignments-row-with-an-extra-field"),
+    pytest.param("visits.csv", "drop", id="visits-row-missing-a-field"),
 ]
 
 
@@ -764,10 +749,7 @@ MALFORMED_MANIFESTS = {
 
 
 @pytest.mark.parametrize("tamper", [
-    pytest.param(key, id=key, marks=[] if fault is None else pytest.mark.xfail(
-        strict=True, raises=fault, reason=f"BUG scheduler/{where}: {fault.__name__} escapes "
-        "verify_bundle instead of a mismatch"))
-    for key, (_, fault, where) in MALFORMED_MANIFESTS.items()])
+    pytest.param(key, id=key) for key in MALFORMED_MANIFESTS])
 def test_verify_reports_a_malformed_manifest(tamper: str, city_bundle: scheduler.Bundle,
                                              tmp_path: Path) -> None:
     """A manifest of the wrong shape is reported as a mismatch naming manifest.json."""
@@ -778,19 +760,14 @@ def test_verify_reports_a_malformed_manifest(tamper: str, city_bundle: scheduler
     assert any("manifest.json" in m for m in report.mismatches), report.mismatches
 
 
-@pytest.mark.xfail(sys.version_info < (3, 11, 9), strict=True, raises=AssertionError, reason=(
-    "BUG scheduler/bundle.py:60 csv_bytes uses csv.writer(lineterminator='\\n'), which before "
-    "CPython 3.11.9 (gh-67044) leaves a bare '\\r' unquoted; the reader then splits the row "
-    "and verify cannot read inputs/enterprises.csv. Bundle bytes also differ by Python patch "
-    "release."))
-def test_a_carriage_return_in_text_survives_the_bundle(ample_city_scenario: Scenario,
-                                                       tmp_path: Path) -> None:
-    """Names and reasons containing a bare carriage return are written so that verify reads them."""
+def test_a_carriage_return_in_text_is_refused(ample_city_scenario: Scenario) -> None:
+    """Control characters in names and reasons are refused, so bundle CSVs stay one line a row."""
     sc = ample_city_scenario
-    enterprises = (sc.enterprises[0].model_copy(update={"name": "企业\r分店"}),
-                   *sc.enterprises[1:])
-    conflicts = tuple(c.model_copy(update={"reason": "亲属\r关系"}) for c in sc.conflicts)
-    changed = replace(sc, enterprises=enterprises, conflicts=conflicts)
-    path = scheduler.write_bundle(changed.bundle(), tmp_path / "b")
-    report = scheduler.verify_bundle(path)
-    assert report.ok, report.mismatches
+    with pytest.raises(ValidationError, match="control characters"):
+        scheduler.Enterprise(**{**sc.enterprises[0].model_dump(), "name": "企业\r分店"})
+    with pytest.raises(ValidationError, match="control characters"):
+        scheduler.Conflict(**{**sc.conflicts[0].model_dump(), "reason": "亲属\r关系"})
+    unchecked = (sc.enterprises[0].model_copy(update={"name": "企业\r分店"}),
+                 *sc.enterprises[1:])
+    with pytest.raises(scheduler.InvalidInputError, match="control characters"):
+        scheduler.Registry.build(unchecked, sc.inspectors, sc.conflicts, sc.history)

@@ -96,7 +96,7 @@ def retier(record: Enterprise, tier: str) -> Enterprise:
 
 
 # a name with what CSV (PostgreSQL COPY) must quote, and an empty industry (not NULL)
-BASE = [enterprise(1, tier="B").model_copy(update={"name": '甲,"乙"\n丙公司'}),
+BASE = [enterprise(1, tier="B").model_copy(update={"name": '甲,"乙"、丙公司'}),
         enterprise(2, tier="B", industry=""),
         *(enterprise(i, tier="B") for i in range(3, 11))]
 
