@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .identifiers import (
     CONTROL,
@@ -31,13 +31,13 @@ class _Record(BaseModel):
 
     model_config = _RECORD
 
-    @model_validator(mode="after")
-    def _no_control_characters(self) -> _Record:
-        for name, value in self:
-            texts = value if isinstance(value, tuple) else (value,)
-            if any(isinstance(t, str) and CONTROL.search(t) for t in texts):
-                raise ValueError(f"{name}: control characters and line breaks are not allowed")
-        return self
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        texts = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(t, str) and CONTROL.search(t) for t in texts):
+            raise ValueError("control characters and line breaks are not allowed")
+        return value
 
 
 class EnterpriseBase(_Record):

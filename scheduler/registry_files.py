@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.domain import Conflict, HistoryRecord, Inspector
 from models.identifiers import (
+    CONTROL,
     ENTERPRISE_JURISDICTION,
     INDUSTRY_CODE,
     INSPECTOR_ID,
@@ -197,6 +198,8 @@ def _reason(column: _Column, text: str) -> str | None:
     """Return why `text` is refused in `column`, or None if it is accepted."""
     if not text:
         return _EMPTY if column.required else None
+    if CONTROL.search(text):
+        return "control characters and line breaks (Alt+Enter in Excel) are not allowed"
     try:
         column.parse(text)
     except ValueError as exc:
@@ -504,9 +507,12 @@ def read_enterprises(path: str | Path, *,
         _check_column(table, rows, columns["jurisdiction"], jurisdictions, seen_jurisdictions)
         _check_column(table, rows, columns["tier"], tier_values, seen_tiers)
         _check_column(table, rows, columns["industry"], industries, seen_industries)
-        if "" in names or max(map(len, names), default=0) > 200:
+        # One regular-expression pass over all names joined, instead of one per row.
+        if ("" in names or max(map(len, names), default=0) > 200
+                or CONTROL.search("|".join(names))):
             _check_column(table, rows, columns["name"], names,
-                          {name for name in names if not name or len(name) > 200})
+                          {name for name in names
+                           if not name or len(name) > 200 or CONTROL.search(name)})
         # Codes of the wrong length or alphabet cannot go into numpy's 'S18': report them here.
         misshapen = bool(set(map(len, ids)) - {18}) or not all(map(str.isascii, ids))
         if misshapen:

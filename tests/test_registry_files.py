@@ -238,12 +238,12 @@ def test_trailing_empty_columns_are_ignored(tmp_path: Path) -> None:
 
 
 def test_quoted_line_breaks_keep_spreadsheet_rows(tmp_path: Path) -> None:
-    """A cell with a line break is one row: later rows keep their spreadsheet numbers."""
+    """A cell with a line break is one row (refused), and later rows keep their numbers."""
     path = write_csv(tmp_path / "e.csv", E_HEAD, [[code(1), "甲\n公司", "330102", "", "A"],
                                                   [code(2), "乙公司", "33010", "", "A"]])
     with pytest.raises(InvalidInputError) as excinfo:
         read_enterprises(path)
-    assert problems(excinfo) == [(3, "行政区划代码", "33010")]
+    assert problems(excinfo) == [(2, "企业名称", "甲\n公司"), (3, "行政区划代码", "33010")]
 
 
 # ---- the bad-input corpus ----
