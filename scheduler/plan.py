@@ -146,7 +146,11 @@ def _assemble(registry: Registry, policy: Policy, quarter: str, seed: str, diges
         s, order = outcome.stratum, outcome.ordering
         reason = ""
         if outcome.closed_reason:
-            reason = outcome.closed_reason
+            short = outcome.target.target - len(outcome.drawn)
+            reason = (f"{outcome.closed_reason}; {short} draw(s) short of the target "
+                      f"(up to {short * policy.team_size} officer-slots)")
+            if outcome.shortfall:
+                reason += f", {outcome.shortfall} below the floor"
         elif len(outcome.drawn) < outcome.target.target:
             reason = (f"only {len(outcome.drawn)} eligible enterprise(s) could be given a "
                       "lawful team")
