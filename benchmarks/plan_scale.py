@@ -128,9 +128,9 @@ def check_draws(plan: Plan, registry: Registry,
     skips: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for k in plan.skipped:
         skips[(k.task, *place[k.enterprise_id])].add(k.enterprise_id)
-    _check({s.task for s in plan.strata} >= {key[0] for key in draws}, "draws outside strata")
     _check(sorted(bare) == sorted((s.task, s.tier, s.jurisdiction) for s in plan.strata),
            "the plan's strata are not the strata with a round")
+    _check(set(draws) <= set(bare) and set(skips) <= set(bare), "draws outside the strata")
     for row in plan.strata:
         key = (row.task, row.tier, row.jurisdiction)
         pairs, drawn, skipped = bare[key], sorted(draws[key]), skips[key]

@@ -85,6 +85,7 @@ _FOOD, _EQUIPMENT = "食品安全", "特种设备"
 _CITY_SHARE = {"SCJG": 2, "TZSB": 79}
 _ENTERPRISES_PER_OFFICER = 117
 _MIN_OFFICERS = 600
+_MAX_ENTERPRISES = 10**8  # old-style organisation codes stay unique below this
 _HISTORY_START, _HISTORY_DAYS = date(2025, 10, 1), 365
 _EXPIRED_START, _VALID_START = date(2026, 1, 1), date(2027, 1, 1)
 
@@ -145,7 +146,8 @@ def _codes(index: np.ndarray, districts: np.ndarray, style: np.ndarray, seed: in
     ma = np.full((len(index), 2), [USCC_ALPHABET.index("M"), USCC_ALPHABET.index("A")])
     body = np.where(style[:, None], np.c_[ma, _base(new, 31, 6)], _base(old, 10, 8))
     org = _chars(body, USCC_ALPHABET)
-    values = np.where(org >= ord("A"), org - ord("A") + 10, org - ord("0")).astype(np.int64)
+    ascii_ = org.astype(np.int64)
+    values = np.where(ascii_ >= ord("A"), ascii_ - ord("A") + 10, ascii_ - ord("0"))
     check = 11 - (values @ np.array([3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)) % 11
     org_check = np.where(check == 10, ord("X"), np.where(check == 11, ord("0"), check + 48))
     head = np.frombuffer(b"91", dtype=np.uint8)
@@ -305,10 +307,11 @@ def synthetic_city(enterprises: int = 200_000, *, seed: int = 2026,
     """Return a registry snapshot of a synthetic 杭州, the same for the same arguments.
 
     `inspectors` defaults to `officer_count(enterprises)`, sized so that the default
-    policy's 2026Q4 plan is staffable almost everywhere and capacity binds in 钱塘区.
+    policy's 2026Q4 plan is staffable almost everywhere; at the default size capacity binds
+    in 钱塘区 alone, where tier A of GS-QY and SP-JY is cut above its floor.
     """
-    if enterprises < 1:
-        raise ValueError("a synthetic city needs at least one enterprise")
+    if not 1 <= enterprises <= _MAX_ENTERPRISES:
+        raise ValueError(f"a synthetic city has 1 to {_MAX_ENTERPRISES:,} enterprises")
     columns = _enterprises(enterprises, seed)
     officers = _inspectors(officer_count(enterprises) if inspectors is None else inspectors,
                            seed)
