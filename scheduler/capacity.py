@@ -35,11 +35,23 @@ class StaffingFlow:
     team: list[set[int]] = field(init=False, default_factory=list)
     _dead_inspector: bytearray = field(init=False)
     _dead_visit: bytearray = field(init=False, default_factory=bytearray)
+    # Lawful-officer arrays are shared by every visit of one (department, place, skills);
+    # keep each as a list once, and where its leading officers are known to be full.
+    # The cache holds each array too, so its id() cannot be reused by another array.
+    _lists: dict[int, tuple[np.ndarray, list[int]]] = field(init=False, default_factory=dict)
+    _full_prefix: dict[int, int] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.load = [0] * len(self.capacity)
         self.users = [set() for _ in self.capacity]
         self._dead_inspector = bytearray(len(self.capacity))
+
+    def _officers(self, visit: int) -> list[int]:
+        array = self.eligible[visit]
+        found = self._lists.get(id(array))
+        if found is None:
+            found = self._lists[id(array)] = (array, array.tolist())
+        return found[1]
 
     def add_visit(self, eligible: np.ndarray) -> int | None:
         """Return the new visit's index if it can be staffed with all others, else None."""
@@ -77,9 +89,11 @@ class StaffingFlow:
         self._revive()
 
     def _revive(self) -> None:
-        # Freed capacity can open paths from nodes a failed search had written off.
+        # Freed capacity can open paths from nodes a failed search had written off, and
+        # officers known to be full may have room again.
         self._dead_inspector = bytearray(len(self.capacity))
         self._dead_visit = bytearray(len(self.team))
+        self._full_prefix.clear()
 
     def _staff(self, visit: int, mark_dead: bool = True) -> bool:
         journal: list[list[_Change]] = []
@@ -104,7 +118,14 @@ class StaffingFlow:
     def _augment(self, root: int, mark_dead: bool) -> list[_Change] | None:
         team, load, capacity = self.team, self.load, self.capacity
         root_team = team[root]
-        for inspector in self.eligible[root].tolist():
+        officers = self._officers(root)
+        key = id(self.eligible[root])
+        start = self._full_prefix.get(key, 0)
+        while start < len(officers) and load[officers[start]] >= capacity[officers[start]]:
+            start += 1
+        self._full_prefix[key] = start
+        for position in range(start, len(officers)):
+            inspector = officers[position]
             if inspector not in root_team and load[inspector] < capacity[inspector]:
                 root_team.add(inspector)
                 self.users[inspector].add(root)
@@ -116,7 +137,7 @@ class StaffingFlow:
         queue = deque([root])
         while queue:
             visit = queue.popleft()
-            for inspector in self.eligible[visit].tolist():
+            for inspector in self._officers(visit):
                 if inspector in team[visit] or inspector in reached_from or dead_i[inspector]:
                     continue
                 reached_from[inspector] = visit

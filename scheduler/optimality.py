@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .assignment import StaffingProblem
+from .assignment import NO_ARC_LEFT_OUT, StaffingProblem
 
 
 @dataclass(frozen=True, slots=True)
 class Certificate:
-    """The outcome: optimal, or the cost of a cheaper exchange found."""
+    """The outcome: optimal, or the cost of a cheaper exchange found, or visits unproven."""
 
     optimal: bool
     iterations: int
     improvement: int = 0  # how much a negative cycle would save, when not optimal
+    unproven: tuple[int, ...] = ()  # visits whose left-out pairs the bound cannot rule out
 
 
 def _residual(problem: StaffingProblem, used: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -58,7 +59,40 @@ def _cycle_cost(start: int, parent: np.ndarray, parent_weight: np.ndarray) -> in
 
 
 def certify(problem: StaffingProblem, used: np.ndarray) -> Certificate:
-    """Return whether the teams marked `used` (one flag per arc) have minimum total cost."""
+    """Return whether the teams marked `used` (one flag per arc) have minimum total cost.
+
+    First no negative cycle may exist among the arcs given; the shortest distances found
+    then serve as node potentials, and every visit's left-out pairs (each costing at least
+    `left_out_cost`) must have a non-negative reduced cost against them.
+    """
+    verdict, distance = _no_negative_cycle(problem, used)
+    if not verdict.optimal:
+        return verdict
+    unproven = _left_out_unproven(problem, distance)
+    if unproven:
+        return Certificate(False, verdict.iterations, 0, unproven)
+    return verdict
+
+
+def _left_out_unproven(problem: StaffingProblem, distance: np.ndarray) -> tuple[int, ...]:
+    pruned = np.flatnonzero(problem.left_out_cost < NO_ARC_LEFT_OUT)
+    if len(pruned) == 0:
+        return ()
+    officer_distance = distance[problem.visits:problem.visits + len(problem.inspector_ids)]
+    highest: dict[int, int] = {}
+    bound = np.empty(len(pruned), dtype=np.int64)
+    for k, v in enumerate(pruned.tolist()):
+        lawful = problem.lawful[v]
+        key = id(lawful)
+        if key not in highest:
+            highest[key] = int(officer_distance[lawful].max())
+        bound[k] = highest[key]
+    slack = problem.left_out_cost[pruned] + distance[pruned] - bound
+    return tuple(pruned[slack < 0].tolist())
+
+
+def _no_negative_cycle(problem: StaffingProblem,
+                       used: np.ndarray) -> tuple[Certificate, np.ndarray]:
     n_nodes = problem.visits + len(problem.inspector_ids) + 1
     tails, heads, weights = _residual(problem, used.astype(bool))
     order = np.argsort(heads, kind="stable")
@@ -72,12 +106,12 @@ def certify(problem: StaffingProblem, used: np.ndarray) -> Certificate:
     jumps = max(1, math.ceil(math.log2(n_nodes + 1)) + 1)
     for iteration in range(1, n_nodes + 2):
         if len(heads) == 0:
-            return Certificate(True, iteration)
+            return Certificate(True, iteration), distance
         candidate = distance[tails] + weights
         best = np.minimum.reduceat(candidate, starts)
         improved = best < distance[targets]
         if not improved.any():
-            return Certificate(True, iteration)
+            return Certificate(True, iteration), distance
         nodes = targets[improved]
         # the arc achieving the minimum, for the predecessor graph
         group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(heads)]))
@@ -95,5 +129,5 @@ def certify(problem: StaffingProblem, used: np.ndarray) -> Certificate:
             for start in np.flatnonzero(ancestor >= 0)[:1].tolist():
                 cost = _cycle_cost(start, parent, parent_weight)
                 if cost is not None and cost < 0:
-                    return Certificate(False, iteration, -cost)
-    return Certificate(False, n_nodes + 1)
+                    return Certificate(False, iteration, -cost), distance
+    return Certificate(False, n_nodes + 1), distance

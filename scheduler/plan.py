@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .allocation import Allocation, allocate
-from .assignment import StaffingProblem, build_problem, solve_min_cost
+from .assignment import StaffingProblem, staff
 from .draw import order_strata, stratum_target, ticket_hex
 from .eligibility import strata_for_quarter
 from .hashes import normalise_seed, sha256_hex
@@ -127,10 +127,9 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     on_stage("assignment")
     ids = registry.enterprises.ids
     visit_ids = [ids[v.row].decode() for v in allocation.visits]
-    problem = build_problem(digest, quarter_text, policy.team_size, visit_ids,
-                            allocation.eligible, [o.inspector_id for o in registry.inspectors],
-                            rules.capacity)
-    flows = solve_min_cost(problem)
+    problem, flows = staff(digest, quarter_text, policy.team_size, visit_ids,
+                           allocation.eligible, [o.inspector_id for o in registry.inspectors],
+                           rules.capacity)
     plan = _assemble(registry, policy, quarter_text, seed, digest, allocation, problem, flows)
     on_stage("done")
     return plan
