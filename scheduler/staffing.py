@@ -38,6 +38,7 @@ class StaffingRules:
                 self._by_prefix.setdefault((officer.department, officer.jurisdiction), []).append(i)
         self._by_place: dict[tuple[str, bytes], list[int]] = {}
         self._by_quals: dict[tuple[str, bytes, frozenset[str]], np.ndarray] = {}
+        self._steps: dict[tuple[str, bytes, frozenset[str]], tuple[list[str], list[int]]] = {}
 
     def serving(self, department: str, jurisdiction: bytes) -> list[int]:
         """Return certified officers of `department` with capacity who serve `jurisdiction`."""
@@ -75,14 +76,28 @@ class StaffingRules:
         """Return a planner-readable reason why fewer than team_size officers are lawful."""
         ent = self.registry.enterprises
         place = ent.jurisdictions[row].decode()
-        in_dept = [o for o in self.inspectors if o.department == department]
-        serving = [o for o in in_dept if place.startswith(o.jurisdiction)]
-        certified = [o for o in serving if o.certificate_expiry >= self.quarter.end]
-        available = [o for o in certified if o.capacity > 0]
-        qualified = [o for o in available if qualifications.issubset(o.qualifications)]
+        steps, qualified = self._pool_steps(department, place, qualifications)
         recused = self.recusals.get(ent.ids[row], frozenset())
-        lawful = [o for o in qualified
-                  if self.inspectors.index(o) not in recused] if recused else qualified
+        lawful = [i for i in qualified if i not in recused]
+        if len(lawful) < len(qualified):
+            steps = [*steps, f"{len(qualified) - len(lawful)} must recuse (回避)"]
+        return (f"no lawful team: {len(lawful)} of {self.team_size} officers needed ("
+                + "; ".join(steps) + ")")
+
+    def _pool_steps(self, department: str, place: str,
+                    qualifications: frozenset[str]) -> tuple[list[str], list[int]]:
+        """Return how the officers serving a place narrow down, and who remains qualified."""
+        key = (department, place.encode(), qualifications)
+        cached = self._steps.get(key)
+        if cached is not None:
+            return cached
+        serving = [i for i, o in enumerate(self.inspectors)
+                   if o.department == department and place.startswith(o.jurisdiction)]
+        certified = [i for i in serving
+                     if self.inspectors[i].certificate_expiry >= self.quarter.end]
+        available = [i for i in certified if self.inspectors[i].capacity > 0]
+        qualified = [i for i in available
+                     if qualifications.issubset(self.inspectors[i].qualifications)]
         steps = [f"{len(serving)} officer(s) of department {department} serve {place}"]
         if len(certified) < len(serving):
             steps.append(f"{len(serving) - len(certified)} certificate(s) (执法证) expire before "
@@ -92,10 +107,8 @@ class StaffingRules:
         if len(qualified) < len(available):
             steps.append(f"{len(available) - len(qualified)} lack qualification "
                          f"{'+'.join(sorted(qualifications))}")
-        if len(lawful) < len(qualified):
-            steps.append(f"{len(qualified) - len(lawful)} must recuse (回避)")
-        return (f"no lawful team: {len(lawful)} of {self.team_size} officers needed ("
-                + "; ".join(steps) + ")")
+        self._steps[key] = (steps, qualified)
+        return steps, qualified
 
     def describe_pool(self, members: Iterable[int]) -> str:
         """Return up to five certificate numbers of a pool, for messages."""
