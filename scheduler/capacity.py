@@ -35,23 +35,47 @@ class StaffingFlow:
     team: list[set[int]] = field(init=False, default_factory=list)
     _dead_inspector: bytearray = field(init=False)
     _dead_visit: bytearray = field(init=False, default_factory=bytearray)
-    # Lawful-officer arrays are shared by every visit of one (department, place, skills);
-    # keep each as a list once, and where its leading officers are known to be full.
-    # The cache holds each array too, so its id() cannot be reused by another array.
-    _lists: dict[int, tuple[np.ndarray, list[int]]] = field(init=False, default_factory=dict)
-    _full_prefix: dict[int, int] = field(init=False, default_factory=dict)
+    # Lawful-officer arrays are shared by every visit of one (department, place, skills):
+    # each is a "pool", kept as a list with the set of its officers that have room left.
+    # A pool holds its array, so the array's id() cannot be reused while the pool exists.
+    _pools: dict[int, tuple[np.ndarray, list[int], set[int]]] = field(init=False,
+                                                                      default_factory=dict)
+    _pools_of: list[list[set[int]]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.load = [0] * len(self.capacity)
         self.users = [set() for _ in self.capacity]
         self._dead_inspector = bytearray(len(self.capacity))
+        self._pools_of = [[] for _ in self.capacity]
 
-    def _officers(self, visit: int) -> list[int]:
-        array = self.eligible[visit]
-        found = self._lists.get(id(array))
+    def _pool(self, array: np.ndarray) -> tuple[np.ndarray, list[int], set[int]]:
+        found = self._pools.get(id(array))
         if found is None:
-            found = self._lists[id(array)] = (array, array.tolist())
-        return found[1]
+            officers = array.tolist()
+            room = {i for i in officers if self.load[i] < self.capacity[i]}
+            found = self._pools[id(array)] = (array, officers, room)
+            for officer in officers:
+                self._pools_of[officer].append(room)
+        return found
+
+    def _change_load(self, officer: int, delta: int) -> None:
+        before = self.load[officer] < self.capacity[officer]
+        self.load[officer] += delta
+        after = self.load[officer] < self.capacity[officer]
+        if before and not after:
+            for room in self._pools_of[officer]:
+                room.discard(officer)
+        elif after and not before:
+            for room in self._pools_of[officer]:
+                room.add(officer)
+
+    def _free_officer(self, visit: int) -> int:
+        """Return a lawful officer with room who is not on the visit's team, or -1."""
+        team = self.team[visit]
+        for officer in self._pool(self.eligible[visit])[2]:
+            if officer not in team:
+                return officer
+        return -1
 
     def add_visit(self, eligible: np.ndarray) -> int | None:
         """Return the new visit's index if it can be staffed with all others, else None."""
@@ -77,23 +101,21 @@ class StaffingFlow:
         for inspector in old_team:
             self.team[visit].add(inspector)
             self.users[inspector].add(visit)
-            self.load[inspector] += 1
+            self._change_load(inspector, +1)
         self._revive()
         return False
 
     def _release(self, visit: int) -> None:
         for inspector in self.team[visit]:
-            self.load[inspector] -= 1
+            self._change_load(inspector, -1)
             self.users[inspector].discard(visit)
         self.team[visit].clear()
         self._revive()
 
     def _revive(self) -> None:
-        # Freed capacity can open paths from nodes a failed search had written off, and
-        # officers known to be full may have room again.
+        # Freed capacity can open paths from nodes a failed search had written off.
         self._dead_inspector = bytearray(len(self.capacity))
         self._dead_visit = bytearray(len(self.team))
-        self._full_prefix.clear()
 
     def _staff(self, visit: int, mark_dead: bool = True) -> bool:
         journal: list[list[_Change]] = []
@@ -113,40 +135,53 @@ class StaffingFlow:
             if change.released >= 0:
                 self.team[change.visit].add(change.released)
                 self.users[change.released].add(change.visit)
-        self.load[path[0].sink] -= 1
+        self._change_load(path[0].sink, -1)
 
     def _augment(self, root: int, mark_dead: bool) -> list[_Change] | None:
-        team, load, capacity = self.team, self.load, self.capacity
-        root_team = team[root]
-        officers = self._officers(root)
-        key = id(self.eligible[root])
-        start = self._full_prefix.get(key, 0)
-        while start < len(officers) and load[officers[start]] >= capacity[officers[start]]:
-            start += 1
-        self._full_prefix[key] = start
-        for position in range(start, len(officers)):
-            inspector = officers[position]
-            if inspector not in root_team and load[inspector] < capacity[inspector]:
-                root_team.add(inspector)
-                self.users[inspector].add(root)
-                load[inspector] += 1
-                return [_Change(root, inspector, -1, inspector)]
+        """Find and apply one augmenting path from `root` (breadth-first search)."""
+        free = self._free_officer(root)
+        if free >= 0:
+            return self._apply(free, {free: root}, {root: -1})
+        team, users = self.team, self.users
         dead_i, dead_v = self._dead_inspector, self._dead_visit
-        reached_from: dict[int, int] = {}   # inspector -> visit that reached it
-        entered_by: dict[int, int] = {root: -1}  # visit -> inspector it would give up
+        reached_from: dict[int, int] = {}        # officer -> visit that reached it
+        entered_by: dict[int, int] = {root: -1}  # visit -> officer it would give up
+        # Visits of one pool share its officer list: scan it once per search, and keep
+        # the officers a visit passed over only because they were on its own team.
+        cursor: dict[int, int] = {}
+        deferred: dict[int, list[int]] = {}
         queue = deque([root])
         while queue:
             visit = queue.popleft()
-            for inspector in self._officers(visit):
-                if inspector in team[visit] or inspector in reached_from or dead_i[inspector]:
+            members = team[visit]
+            array = self.eligible[visit]
+            pool, officers = id(array), self._pool(array)[1]
+            candidates = [o for o in deferred.get(pool, ())
+                          if o not in members and o not in reached_from]
+            position = cursor.get(pool, 0)
+            while position < len(officers):
+                officer = officers[position]
+                position += 1
+                if officer in reached_from or dead_i[officer]:
                     continue
-                reached_from[inspector] = visit
-                if load[inspector] < capacity[inspector]:
-                    return self._apply(inspector, reached_from, entered_by)
-                for other in self.users[inspector]:
-                    if other not in entered_by and not dead_v[other]:
-                        entered_by[other] = inspector
-                        queue.append(other)
+                if officer in members:
+                    deferred.setdefault(pool, []).append(officer)
+                    continue
+                candidates.append(officer)
+            cursor[pool] = position
+            for officer in candidates:
+                if officer in reached_from:
+                    continue
+                reached_from[officer] = visit
+                for other in users[officer]:
+                    if other in entered_by or dead_v[other]:
+                        continue
+                    entered_by[other] = officer
+                    free = self._free_officer(other)
+                    if free >= 0:
+                        reached_from[free] = other
+                        return self._apply(free, reached_from, entered_by)
+                    queue.append(other)
         if mark_dead:
             for inspector in reached_from:
                 dead_i[inspector] = 1
@@ -172,5 +207,5 @@ class StaffingFlow:
                 break
             gained = released
             visit = reached_from[gained]
-        self.load[free] += 1
+        self._change_load(free, +1)
         return changes
