@@ -218,7 +218,8 @@ def run(enterprises: int, seed: str = DEMO_SEED, quarter: str = DEMO_QUARTER,
     check_teams(plan, registry, policy)
     result.counts = {"strata": len(plan.strata), "draws": len(plan.draws),
                      "skipped": len(plan.skipped), "visits": len(plan.visits),
-                     "arcs": len(plan.staffing.arc_visit),
+                     "lawful pairs hashed": sum(len(a) for a in plan.staffing.lawful),
+                     "solver arcs": len(plan.staffing.arc_visit),
                      "assignments": len(plan.assignments)}
     result.cut_strata = [f"{s.task}/{s.tier}/{s.jurisdiction} {s.drawn}/{s.target}"
                          for s in plan.strata if s.drawn < s.target]

@@ -66,35 +66,50 @@ def visit_costs(seed_digest: str, quarter: str, enterprise_id: str,
     return raw.reshape(-1, 32)[:, :5].astype(np.int64) @ _BYTE_WEIGHTS
 
 
+def _visit_arcs(seed_digest: str, quarter: str, enterprise: str, officers: np.ndarray,
+                encoded: list[bytes], keep: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Return one visit's kept officers, their costs, and the cheapest left-out cost."""
+    costs = visit_costs(seed_digest, quarter, enterprise, [encoded[i] for i in officers])
+    if keep is None or len(officers) <= keep:
+        return officers.astype(np.int64), costs, NO_ARC_LEFT_OUT
+    order = np.argpartition(costs, keep)
+    chosen = order[:keep]
+    return officers[chosen].astype(np.int64), costs[chosen], int(costs[order[keep:]].min())
+
+
 def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
                   eligible: list[np.ndarray], inspector_ids: list[str],
                   capacity: list[int], *, keep: int | None = None,
-                  complete: frozenset[int] = frozenset()) -> StaffingProblem:
+                  complete: frozenset[int] = frozenset(),
+                  previous: StaffingProblem | None = None) -> StaffingProblem:
     """Return the staffing network, each visit keeping its `keep` cheapest pairs.
 
     Visits in `complete` keep every pair; `keep=None` keeps every pair of every visit.
+    With `previous` (the same visits, pruned before), only visits newly in `complete`
+    are hashed again.
     """
     encoded = [i.encode() for i in inspector_ids]
-    arc_visit: list[np.ndarray] = []
-    arc_inspector: list[np.ndarray] = []
-    arc_cost: list[np.ndarray] = []
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
     left_out = np.full(len(visit_ids), NO_ARC_LEFT_OUT, dtype=np.int64)
+    if previous is not None:
+        bounds = np.searchsorted(previous.arc_visit, np.arange(len(visit_ids) + 1))
     for v, (enterprise, officers) in enumerate(zip(visit_ids, eligible, strict=True)):
-        costs = visit_costs(seed_digest, quarter, enterprise, [encoded[i] for i in officers])
-        chosen = np.arange(len(officers))
-        if keep is not None and v not in complete and len(officers) > keep:
-            order = np.argpartition(costs, keep)
-            chosen, dropped = order[:keep], order[keep:]
-            left_out[v] = costs[dropped].min()
-        arc_visit.append(np.full(len(chosen), v, dtype=np.int64))
-        arc_inspector.append(officers[chosen].astype(np.int64))
-        arc_cost.append(costs[chosen])
+        if previous is not None and (v not in complete
+                                     or previous.left_out_cost[v] == NO_ARC_LEFT_OUT):
+            lo, hi = bounds[v], bounds[v + 1]
+            parts.append((previous.arc_inspector[lo:hi], previous.arc_cost[lo:hi]))
+            left_out[v] = previous.left_out_cost[v]
+            continue
+        kept, costs, left_out[v] = _visit_arcs(seed_digest, quarter, enterprise, officers,
+                                               encoded, None if v in complete else keep)
+        parts.append((kept, costs))
+    sizes = np.array([len(p[0]) for p in parts], dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
     return StaffingProblem(
         team_size, visit_ids, inspector_ids, np.asarray(capacity, dtype=np.int64),
-        np.concatenate(arc_visit) if arc_visit else empty,
-        np.concatenate(arc_inspector) if arc_inspector else empty,
-        np.concatenate(arc_cost) if arc_cost else empty,
+        np.repeat(np.arange(len(parts), dtype=np.int64), sizes),
+        np.concatenate([p[0] for p in parts]) if parts else empty,
+        np.concatenate([p[1] for p in parts]) if parts else empty,
         eligible, left_out)
 
 
@@ -138,9 +153,11 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
 
     complete: frozenset[int] = frozenset()
     keep = 4 * team_size + 4
+    problem: StaffingProblem | None = None
     while True:
         problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
-                                inspector_ids, capacity, keep=keep, complete=complete)
+                                inspector_ids, capacity, keep=keep, complete=complete,
+                                previous=problem)
         flows = solve_min_cost(problem)
         verdict = certify(problem, flows > 0)
         if verdict.optimal:
