@@ -15,6 +15,7 @@ from models.domain import Conflict as Conflict
 from models.domain import Enterprise as Enterprise
 from models.domain import HistoryRecord as HistoryRecord
 from models.domain import Inspector as Inspector
+from models.identifiers import uscc_check_character as uscc_check_character
 
 from .bundle import Bundle as Bundle
 from .bundle import build_bundle as build_bundle
