@@ -12,6 +12,9 @@ way; pruning only keeps the solver's network small.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import multiprocessing as mp
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +24,7 @@ from .errors import SpotcheckError
 from .hashes import ASSIGN
 
 NO_ARC_LEFT_OUT = 2**40  # above every 40-bit cost
+PARALLEL_MIN_PAIRS = 2_000_000  # below this, forking costs more than it saves
 _BYTE_WEIGHTS = np.array([2**32, 2**24, 2**16, 2**8, 1], dtype=np.int64)
 
 
@@ -77,18 +81,79 @@ def _visit_arcs(seed_digest: str, quarter: str, enterprise: str, officers: np.nd
     return officers[chosen].astype(np.int64), costs[chosen], int(costs[order[keep:]].min())
 
 
+@dataclass(frozen=True, eq=False)
+class _HashJob:
+    seed_digest: str
+    quarter: str
+    visit_ids: list[str]
+    eligible: list[np.ndarray]
+    encoded: list[bytes]
+    keep: int | None
+
+
+_JOB: _HashJob | None = None  # read by forked workers (copy-on-write, never pickled)
+
+
+def _hash_range(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                  np.ndarray]:
+    """Return kept officers, costs, per-visit counts and left-out costs of visits [a, b)."""
+    job = _JOB
+    assert job is not None
+    officers_kept, costs_kept, sizes, left_out = [], [], [], []
+    for v in range(*bounds):
+        kept, costs, cheapest = _visit_arcs(job.seed_digest, job.quarter, job.visit_ids[v],
+                                            job.eligible[v], job.encoded, job.keep)
+        officers_kept.append(kept)
+        costs_kept.append(costs)
+        sizes.append(len(kept))
+        left_out.append(cheapest)
+    empty = np.zeros(0, dtype=np.int64)
+    return (np.concatenate(officers_kept) if officers_kept else empty,
+            np.concatenate(costs_kept) if costs_kept else empty,
+            np.array(sizes, dtype=np.int64), np.array(left_out, dtype=np.int64))
+
+
+def _hash_all(job: _HashJob, workers: int) -> tuple[np.ndarray, ...]:
+    """Hash every visit's pairs, over `workers` forked processes when that pays off."""
+    global _JOB
+    pairs = sum(len(e) for e in job.eligible)
+    n = len(job.visit_ids)
+    _JOB = job
+    try:
+        if workers <= 1 or pairs < PARALLEL_MIN_PAIRS or "fork" not in mp.get_all_start_methods():
+            return _hash_range((0, n))
+        edges = np.linspace(0, n, 4 * workers + 1).astype(int).tolist()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when forking beside native threads (numpy's BLAS pool);
+            # the workers only hash and slice arrays, never calling into BLAS.
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded",
+                                    DeprecationWarning)
+            with mp.get_context("fork").Pool(workers) as pool:
+                pieces = pool.map(_hash_range, list(itertools.pairwise(edges)))
+    finally:
+        _JOB = None
+    return tuple(np.concatenate([piece[k] for piece in pieces]) for k in range(4))
+
+
 def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
                   eligible: list[np.ndarray], inspector_ids: list[str],
                   capacity: list[int], *, keep: int | None = None,
                   complete: frozenset[int] = frozenset(),
-                  previous: StaffingProblem | None = None) -> StaffingProblem:
+                  previous: StaffingProblem | None = None, workers: int = 1) -> StaffingProblem:
     """Return the staffing network, each visit keeping its `keep` cheapest pairs.
 
     Visits in `complete` keep every pair; `keep=None` keeps every pair of every visit.
     With `previous` (the same visits, pruned before), only visits newly in `complete`
-    are hashed again.
+    are hashed again. `workers` processes share the hashing; the result is the same.
     """
     encoded = [i.encode() for i in inspector_ids]
+    if previous is None and not complete:
+        officers, costs, sizes, left = _hash_all(
+            _HashJob(seed_digest, quarter, visit_ids, eligible, encoded, keep), workers)
+        return StaffingProblem(
+            team_size, visit_ids, inspector_ids, np.asarray(capacity, dtype=np.int64),
+            np.repeat(np.arange(len(visit_ids), dtype=np.int64), sizes), officers, costs,
+            eligible, left)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     left_out = np.full(len(visit_ids), NO_ARC_LEFT_OUT, dtype=np.int64)
     if previous is not None:
@@ -147,7 +212,7 @@ def solve_min_cost(problem: StaffingProblem) -> np.ndarray:
 
 def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
           eligible: list[np.ndarray], inspector_ids: list[str],
-          capacity: list[int]) -> tuple[StaffingProblem, np.ndarray]:
+          capacity: list[int], *, workers: int = 1) -> tuple[StaffingProblem, np.ndarray]:
     """Return the staffing network and the optimal 0/1 flow per arc, proven optimal."""
     from .optimality import certify
 
@@ -157,7 +222,7 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
     while True:
         problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
                                 inspector_ids, capacity, keep=keep, complete=complete,
-                                previous=problem)
+                                previous=problem, workers=workers)
         flows = solve_min_cost(problem)
         verdict = certify(problem, flows > 0)
         if verdict.optimal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -104,12 +105,16 @@ def _no_hook(stage: str) -> None:
 
 
 def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, seed: str,
-                 *, on_stage: StageHook = _no_hook) -> Plan:
+                 *, on_stage: StageHook = _no_hook, workers: int | None = None) -> Plan:
     """Return the quarter's plan; a pure function of its arguments.
 
     `on_stage(name)` is called as each stage starts ("eligibility", "draw", "allocation",
-    "assignment", "done"), so a caller can time or report progress.
+    "assignment", "done"), so a caller can time or report progress. `workers` is how many
+    processes may share the hashing of large plans (default: the CPUs this process may
+    use; 1 never forks); it never changes the result.
     """
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     quarter_text = str(q)
     seed = normalise_seed(seed)
@@ -129,7 +134,7 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     visit_ids = [ids[v.row].decode() for v in allocation.visits]
     problem, flows = staff(digest, quarter_text, policy.team_size, visit_ids,
                            allocation.eligible, [o.inspector_id for o in registry.inspectors],
-                           rules.capacity)
+                           rules.capacity, workers=workers)
     plan = _assemble(registry, policy, quarter_text, seed, digest, allocation, problem, flows)
     on_stage("done")
     return plan
