@@ -27,6 +27,8 @@ from .errors import PolicyError as PolicyError
 from .errors import RowProblem as RowProblem
 from .errors import SpotcheckError as SpotcheckError
 from .errors import VerificationError as VerificationError
+from .explain import explain_enterprise as explain_enterprise
+from .explain import explain_inspector as explain_inspector
 from .hashes import cost as cost
 from .hashes import round_offset as round_offset
 from .hashes import seed_hash as seed_hash
