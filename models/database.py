@@ -72,6 +72,13 @@ def create_db_and_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
 
 
+def open_database(url: str | None = None) -> Engine:
+    """Return an engine for the URL (see `database_url`) with every table created."""
+    engine = get_engine(url)
+    create_db_and_tables(engine)
+    return engine
+
+
 def _sqlite_engine(url: URL) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 

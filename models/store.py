@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,14 +28,16 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
+from scheduler.ceremony import quarter_log
 from scheduler.errors import InfeasiblePlanError, InvalidInputError, RowProblem, SpotcheckError
+from scheduler.events import Event
 from scheduler.plan import AssignmentRow, DrawRow, Plan, SkipRow, StratumRow
 from scheduler.registry import EnterpriseColumns, HistoryColumns, Registry
 
-from .database import WRITE_LOCK
 from .domain import Conflict, HistoryRecord, Inspector
+from .eventlog import EVENT, append_event, checked_events, record_policy
 from .tables import (
     PLAN_ACTIVE,
     PLAN_SUPERSEDED,
@@ -51,6 +52,7 @@ from .tables import (
     PlanStratumRow,
     active_key,
 )
+from .transactions import reading, writing
 
 CHUNK = 50_000
 # A re-import touching fewer rows than this share of the table is applied as a diff
@@ -146,30 +148,6 @@ def _tier_changes(old: np.ndarray, new: np.ndarray, ids: np.ndarray) -> tuple[Ti
 # --- transactions ----------------------------------------------------------------------
 
 
-@contextmanager
-def _writing(engine: Engine, *tables: Table) -> Iterator[Connection]:
-    """Yield a connection in a transaction that holds the write lock on `tables`.
-
-    What a writer reads first (the rows it diffs against, the active plan) cannot change
-    before it commits: SQLite takes its write lock at BEGIN IMMEDIATE; PostgreSQL locks the
-    tables in SHARE ROW EXCLUSIVE mode (readers go on, other writers wait their turn).
-    """
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(**{WRITE_LOCK: True})
-            with conn.begin():
-                if conn.dialect.name == "postgresql":
-                    names = ", ".join(conn.dialect.identifier_preparer.format_table(t)
-                                      for t in tables)
-                    conn.exec_driver_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
-                yield conn
-    except OperationalError as exc:
-        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
-            raise SpotcheckError("the database is busy with another import or plan; "
-                                 "nothing was changed, try again in a moment") from exc
-        raise
-
-
 def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
@@ -230,17 +208,19 @@ def _enterprise_chunks(columns: EnterpriseColumns, rows: np.ndarray
                        _text(columns.tiers[pick]), strict=True))
 
 
-def import_enterprises(engine: Engine, columns: EnterpriseColumns) -> ImportReport:
+def import_enterprises(engine: Engine, columns: EnterpriseColumns, *, actor: str | None = None,
+                       source: Mapping[str, str] | None = None) -> ImportReport:
     """Replace the stored enterprises with this full snapshot; return what changed.
 
-    One transaction: if anything fails, the stored enterprises stay as they were. Conflicts
-    and history naming an enterprise no longer in the snapshot are kept (see load_registry).
+    One transaction, with its "import" event: if anything fails, the stored enterprises
+    stay as they were. Conflicts and history naming an enterprise no longer in the snapshot
+    are kept (see load_registry). `source` (file name and sha256) goes into the event.
     """
     new = columns
     if len(new) > 1 and not bool(np.all(new.ids[1:] > new.ids[:-1])):
         raise InvalidInputError("enterprises: columns must be sorted by id without repeats "
                                 "(build them with EnterpriseColumns.from_lists)")
-    with _writing(engine, ENTERPRISE) as conn:
+    with writing(engine, ENTERPRISE, EVENT) as conn:
         old = _stored_enterprises(conn)
         if len(old):
             pos = np.minimum(np.searchsorted(old.ids, new.ids), len(old) - 1)
@@ -269,6 +249,7 @@ def import_enterprises(engine: Engine, columns: EnterpriseColumns) -> ImportRepo
         else:
             conn.execute(delete(ENTERPRISE))
             _insert_enterprises(conn, new, np.arange(len(new)))
+        _record_import(conn, report, actor, source)
     return report
 
 
@@ -324,7 +305,9 @@ def _inspector_row(r: Inspector) -> dict[str, Any]:
             "capacity": r.capacity, "certificate_expiry": r.certificate_expiry}
 
 
-def import_inspectors(engine: Engine, inspectors: Sequence[Inspector]) -> ImportReport:
+def import_inspectors(engine: Engine, inspectors: Sequence[Inspector], *,
+                      actor: str | None = None,
+                      source: Mapping[str, str] | None = None) -> ImportReport:
     """Replace the stored inspectors with this full snapshot; return what changed."""
     new: dict[str, dict[str, Any]] = {}
     problems: list[RowProblem] = []
@@ -335,54 +318,65 @@ def import_inspectors(engine: Engine, inspectors: Sequence[Inspector]) -> Import
         new[record.inspector_id] = _inspector_row(record)
     if problems:
         raise InvalidInputError(problems, headline="inspectors: the file is refused")
-    with _writing(engine, INSPECTOR) as conn:
+    with writing(engine, INSPECTOR, EVENT) as conn:
         old = {r["inspector_id"]: dict(r) for r in conn.execute(select(INSPECTOR)).mappings()}
         same = sum(1 for key, row in new.items() if old.get(key) == row)
         kept = len(new.keys() & old.keys())
         conn.execute(delete(INSPECTOR))
         _execute_chunks(conn, insert(INSPECTOR), list(new.values()))
-    return ImportReport("inspectors", len(inspectors), added=len(new) - kept,
-                        removed=len(old) - kept, changed=kept - same, unchanged=same)
+        report = ImportReport("inspectors", len(inspectors), added=len(new) - kept,
+                              removed=len(old) - kept, changed=kept - same, unchanged=same)
+        _record_import(conn, report, actor, source)
+    return report
 
 
-def _append(engine: Engine, table: Table, registry: str, rows: list[dict[str, Any]]
-            ) -> ImportReport:
+def _append(engine: Engine, table: Table, registry: str, rows: list[dict[str, Any]],
+            actor: str | None, source: Mapping[str, str] | None) -> ImportReport:
     """Append rows, ignoring those already stored or repeated; return added and ignored."""
     keys = [c.name for c in table.primary_key.columns]
     unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
-    with _writing(engine, table) as conn:
+    with writing(engine, table, EVENT) as conn:
         before = _count(conn, table)
         _execute_chunks(conn, _insert_ignoring_duplicates(conn, table), unique)
         added = _count(conn, table) - before
-    return ImportReport(registry, len(rows), added=added, ignored=len(rows) - added)
+        report = ImportReport(registry, len(rows), added=added, ignored=len(rows) - added)
+        _record_import(conn, report, actor, source)
+    return report
 
 
-def import_conflicts(engine: Engine, conflicts: Sequence[Conflict]) -> ImportReport:
+def import_conflicts(engine: Engine, conflicts: Sequence[Conflict], *, actor: str | None = None,
+                     source: Mapping[str, str] | None = None) -> ImportReport:
     """Append recusal records (回避); exact duplicates are ignored and counted."""
-    return _append(engine, CONFLICT, "conflicts", [c.model_dump() for c in conflicts])
+    return _append(engine, CONFLICT, "conflicts", [c.model_dump() for c in conflicts],
+                   actor, source)
 
 
-def import_history(engine: Engine, records: Sequence[HistoryRecord]) -> ImportReport:
+def import_history(engine: Engine, records: Sequence[HistoryRecord], *,
+                   actor: str | None = None,
+                   source: Mapping[str, str] | None = None) -> ImportReport:
     """Append past inspections; exact duplicates are ignored and counted."""
-    return _append(engine, HISTORY, "history", [r.model_dump() for r in records])
+    return _append(engine, HISTORY, "history", [r.model_dump() for r in records], actor,
+                   source)
+
+
+def _record_import(conn: Connection, report: ImportReport, actor: str | None,
+                   source: Mapping[str, str] | None) -> None:
+    """Append the import's event (counts only: no enterprise, and never a tier, is named)."""
+    counts = ("added", "removed", "changed", "unchanged") if report.snapshot else \
+        ("added", "ignored")
+    payload: dict[str, Any] = {"registry": report.registry, "rows": report.rows_in_file,
+                               **{name: getattr(report, name) for name in counts}}
+    if source:
+        payload["source"] = dict(source)
+    append_event(conn, "import", payload, actor)
 
 
 # --- reading the registry ------------------------------------------------------------------
 
 
-@contextmanager
-def _reading(engine: Engine) -> Iterator[Connection]:
-    """Yield a connection whose reads all see one consistent state of the database."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():  # SQLite: one read transaction is one snapshot
-            yield conn
-
-
 def known_ids(engine: Engine) -> tuple[set[str], set[str]]:
     """Return the stored enterprise ids and inspector ids (to validate a conflicts file)."""
-    with _reading(engine) as conn:
+    with reading(engine) as conn:
         enterprises = set(conn.execute(select(ENTERPRISE.c.enterprise_id)).scalars())
         inspectors = set(conn.execute(select(INSPECTOR.c.inspector_id)).scalars())
     return enterprises, inspectors
@@ -405,20 +399,25 @@ def load_registry(engine: Engine) -> Registry:
     Conflicts naming an enterprise or inspector that the latest snapshot import removed are
     left out here (they stay stored, and apply again if that party returns).
     """
-    with _reading(engine) as conn:
-        ids, names, jurisdictions, industries, tiers = _select_enterprises(conn)
-        enterprises = EnterpriseColumns.from_lists(ids, names, jurisdictions, industries,
-                                                   tiers, source="stored enterprises")
-        inspectors = [
-            Inspector(inspector_id=r.inspector_id, name=r.name, department=r.department,
-                      jurisdiction=r.jurisdiction,
-                      qualifications=tuple(q for q in r.qualifications.split(";") if q),
-                      capacity=r.capacity, certificate_expiry=r.certificate_expiry)
-            for r in conn.execute(select(INSPECTOR))]
-        stored_conflicts = conn.execute(select(CONFLICT)).all()
-        history = _history_columns(conn.execute(
-            select(HISTORY.c.enterprise_id, HISTORY.c.task, HISTORY.c.department,
-                   HISTORY.c.inspected_on)).all())
+    with reading(engine) as conn:
+        return registry_in(conn)
+
+
+def registry_in(conn: Connection) -> Registry:
+    """Return the stored registries as the transaction of `conn` sees them (see load_registry)."""
+    ids, names, jurisdictions, industries, tiers = _select_enterprises(conn)
+    enterprises = EnterpriseColumns.from_lists(ids, names, jurisdictions, industries,
+                                               tiers, source="stored enterprises")
+    inspectors = [
+        Inspector(inspector_id=r.inspector_id, name=r.name, department=r.department,
+                  jurisdiction=r.jurisdiction,
+                  qualifications=tuple(q for q in r.qualifications.split(";") if q),
+                  capacity=r.capacity, certificate_expiry=r.certificate_expiry)
+        for r in conn.execute(select(INSPECTOR))]
+    stored_conflicts = conn.execute(select(CONFLICT)).all()
+    history = _history_columns(conn.execute(
+        select(HISTORY.c.enterprise_id, HISTORY.c.task, HISTORY.c.department,
+               HISTORY.c.inspected_on)).all())
     officers = {o.inspector_id for o in inspectors}
     conflicts: list[Conflict] = []
     if stored_conflicts:
@@ -429,6 +428,16 @@ def load_registry(engine: Engine) -> Registry:
                      for c, row in zip(stored_conflicts, rows, strict=True)
                      if row >= 0 and c.inspector_id in officers]
     return Registry.build(enterprises, inspectors, conflicts, history)
+
+
+def require_registry(registry: Registry) -> None:
+    """Refuse an empty registry, saying which import to run first."""
+    if len(registry.enterprises) == 0:
+        raise SpotcheckError("no enterprises in the database: run "
+                             "`spotcheck import enterprises FILE` first")
+    if not registry.inspectors:
+        raise SpotcheckError("no inspectors in the database: run "
+                             "`spotcheck import inspectors FILE` first")
 
 
 # --- plans ---------------------------------------------------------------------------------
@@ -465,10 +474,32 @@ def _set_status(conn: Connection, plan_id: str, key: str | None,
         superseded_by=superseded_by))
 
 
-def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: str, *,
-               replace: bool) -> str | None:
-    """Store the plan as the active plan of its quarter and task set; return the plan id it
-    superseded, or None.
+ManifestSource = str | Callable[[list[Event]], str]
+
+
+@dataclass(frozen=True)
+class PlanEvidence:
+    """What a plan's event records beyond the plan: its file digests, freeze and seed event."""
+
+    inputs: Mapping[str, str] = field(default_factory=dict)  # file name → sha256
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    freeze: int | None = None  # seq of the freeze event the plan's inputs match
+    seed_event: int | None = None  # seq of the ceremony's seed event the plan uses
+
+
+def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: ManifestSource, *,
+               replace: bool, evidence: PlanEvidence | None = None,
+               actor: str | None = None) -> str | None:
+    """Store the plan as the active plan of its quarter and task set, with its "plan" event;
+    return the plan id it superseded, or None.
+
+    `manifest_json` is the manifest text, or a function called inside the transaction with
+    the event chain up to and including the plan's event: it writes the bundle and returns
+    its manifest. If it raises, or the commit fails, nothing is stored.
+
+    The plan must use the quarter's latest freeze and ceremony seed as `evidence` says (the
+    command line checked them; they are checked again under the write lock, in case the
+    quarter was frozen again meanwhile).
 
     At most one plan is active per (quarter, task set); plans for other task sets coexist.
     If one is active already, this raises InfeasiblePlanError naming it, unless `replace`:
@@ -485,26 +516,32 @@ def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: str, *,
     Two writers storing at the same moment: they take turns (write lock), and the UNIQUE
     active_key is the last guard: a clash is reported as InfeasiblePlanError, never stored.
     """
+    evidence = evidence or PlanEvidence()
     tasks = ",".join(sorted(t.code for t in plan.policy.tasks))
     key = active_key(plan.quarter, tasks)
     what = f"quarter {plan.quarter}, tasks {tasks}"
     try:
-        with _writing(engine, PLAN) as conn:
+        with writing(engine, PLAN, EVENT) as conn:
+            events = checked_events(conn)
+            _check_evidence(events, plan, evidence)
             active = _active_plan(conn, key)
             stored = conn.execute(select(PLAN).where(PLAN.c.plan_id == plan_id)).first()
             if stored is not None:
-                return _store_again(conn, plan, plan_id, stored._mapping, active, replace, key)
+                return _store_again(conn, plan, plan_id, stored._mapping, active, replace, key,
+                                    _Recording(events, manifest_json, evidence, actor, tasks))
             if active is not None and not replace:
                 raise InfeasiblePlanError(
                     f"plan {active} is already the active plan (有效计划) for {what}; "
                     "nothing was stored. Pass --replace to supersede it (it stays on record "
                     "as superseded).")
+            manifest = _Recording(events, manifest_json, evidence, actor, tasks).record(
+                conn, plan, plan_id, active)
             if active is not None:
                 _set_status(conn, active, None, None)
             conn.execute(insert(PLAN).values(
                 plan_id=plan_id, quarter=plan.quarter, tasks=tasks, seed=plan.seed,
                 seed_hash=plan.seed_hash, status=PLAN_ACTIVE, superseded_by=None,
-                active_key=key, manifest=manifest_json,
+                active_key=key, manifest=manifest,
                 stored_at=datetime.now(UTC).isoformat(timespec="seconds")))
             if active is not None:
                 _set_status(conn, active, None, plan_id)
@@ -526,8 +563,72 @@ def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: str, *,
         raise
 
 
+def _check_evidence(events: list[Event], plan: Plan, evidence: PlanEvidence) -> None:
+    """Refuse a plan whose freeze or seed is no longer the quarter's latest."""
+    ceremony = quarter_log(events, plan.quarter).latest
+    latest_freeze = None if ceremony is None else ceremony.freeze.seq
+    latest_seed = None if ceremony is None or ceremony.seed is None else ceremony.seed.seq
+    frozen = {} if ceremony is None else ceremony.inputs
+    if (evidence.freeze, evidence.seed_event) != (latest_freeze, latest_seed) or (
+            ceremony is not None and (dict(evidence.inputs) != frozen or (
+                ceremony.seed is not None and ceremony.seed_value != plan.seed))):
+        raise InfeasiblePlanError(
+            f"the plan does not use the latest freeze and ceremony seed of {plan.quarter} "
+            f"(freeze #{latest_freeze}, seed event #{latest_seed}); the quarter was frozen "
+            "again or its seed drawn while planning. Nothing was stored: plan again")
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """How store_plan records a plan: the log read under the lock and the bundle writer."""
+
+    events: list[Event]
+    manifest_json: ManifestSource
+    evidence: PlanEvidence
+    actor: str | None
+    tasks: str
+
+    def record(self, conn: Connection, plan: Plan, plan_id: str, supersedes: str | None
+               ) -> str:
+        """Append the plan's event (and a policy event if the policy is new to the log);
+        return the manifest, written with the chain through the plan event."""
+        appended: list[Event] = []
+        policy_digest = self.evidence.inputs.get("policy.toml")
+        if policy_digest:
+            used = record_policy(conn, self.events, policy_digest, plan.policy.name, self.actor)
+            appended += [used] if used else []
+        so_far = [*self.events, *appended]
+        previous = so_far[-1] if so_far else None
+        payload = {"quarter": plan.quarter, "plan_id": plan_id, "tasks": self.tasks,
+                   "seed": plan.seed, "seed_hash": plan.seed_hash,
+                   "freeze": self.evidence.freeze, "seed_event": self.evidence.seed_event,
+                   "inputs": dict(self.evidence.inputs),
+                   "outputs": dict(self.evidence.outputs), "supersedes": supersedes}
+        event = append_event(conn, "plan", payload, self.actor, previous)
+        chain = [*self.events, *appended, event]
+        return self.publish(chain)
+
+    def publish(self, chain: list[Event]) -> str:
+        """Return the manifest for this chain (writing the bundle when given a writer)."""
+        if isinstance(self.manifest_json, str):
+            return self.manifest_json
+        return self.manifest_json(chain)
+
+    def again(self, conn: Connection, plan: Plan, plan_id: str) -> None:
+        """Write the bundle of an identical re-run with the chain through the plan's event,
+        appending a new plan event only if the recorded one names another freeze or seed."""
+        for event in reversed(self.events):
+            if event.kind == "plan" and event.payload.get("plan_id") == plan_id:
+                if (event.payload.get("freeze"), event.payload.get("seed_event")) == (
+                        self.evidence.freeze, self.evidence.seed_event):
+                    self.publish(self.events[:event.seq])
+                    return
+                break
+        self.record(conn, plan, plan_id, None)
+
+
 def _store_again(conn: Connection, plan: Plan, plan_id: str, stored: Any, active: str | None,
-                 replace: bool, key: str) -> str | None:
+                 replace: bool, key: str, recording: _Recording) -> str | None:
     """Handle a plan_id that is already stored (see store_plan); return what it superseded."""
     same = (stored["quarter"] == plan.quarter and stored["seed_hash"] == plan.seed_hash
             and active_key(stored["quarter"], stored["tasks"]) == key
@@ -537,12 +638,14 @@ def _store_again(conn: Connection, plan: Plan, plan_id: str, stored: Any, active
             f"plan id {plan_id} is already stored with different content; a stored plan is "
             "never rewritten, so nothing was stored")
     if stored["status"] == PLAN_ACTIVE:
+        recording.again(conn, plan, plan_id)
         return None
     if active is not None and not replace:
         raise InfeasiblePlanError(
             f"plan {plan_id} is stored but was superseded; plan {active} is the active plan "
             f"(有效计划) for quarter {plan.quarter}, tasks {stored['tasks']}. Pass --replace to "
             "make this plan active again.")
+    recording.record(conn, plan, plan_id, active)
     if active is not None:
         _set_status(conn, active, None, plan_id)
     _set_status(conn, plan_id, key, None)
@@ -553,7 +656,7 @@ def list_plans(engine: Engine) -> list[dict[str, Any]]:
     """Return every stored plan (active and superseded) as a dict of its plan columns,
     without the internal active_key, ordered by quarter, tasks and time stored."""
     columns = [c for c in PLAN.columns if c.name != "active_key"]
-    with _reading(engine) as conn:
+    with reading(engine) as conn:
         rows = conn.execute(select(*columns).order_by(
             PLAN.c.quarter, PLAN.c.tasks, PLAN.c.stored_at, PLAN.c.plan_id)).mappings()
         return [dict(r) for r in rows]

@@ -1,4 +1,4 @@
-"""Database tables (SQLModel, `table=True`): the four registries and the stored plans.
+"""Database tables (SQLModel, `table=True`): the registries, the stored plans, the event log.
 
 These are storage rows only; the validated records the scheduler receives live in
 `models.domain`, and `models.store` converts between the two. Registry tables carry no
@@ -165,3 +165,28 @@ class PlanAssignmentRow(SQLModel, table=True):
     department: str = Field(primary_key=True, max_length=64)
     inspector_id: str = Field(primary_key=True, max_length=32)
     cost: int = Field(sa_type=BigInteger)  # 40-bit assign-v1 cost
+
+
+# --- the event log ---------------------------------------------------------------------
+
+
+class EventRow(SQLModel, table=True):
+    """One event of the hash-chained log (scheduler.events): appended, never updated.
+
+    `seq` numbers the events from 1 without gaps; `prev` is the hash of event seq - 1, so
+    its UNIQUE constraint refuses a fork even if two writers raced past the write lock.
+    `payload` is the canonical JSON whose sha256 is `payload_digest`.
+    """
+
+    __tablename__ = "event_log"
+    __table_args__ = (UniqueConstraint("prev", name="uq_event_log_prev"),
+                      UniqueConstraint("hash", name="uq_event_log_hash"))
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: str = Field(max_length=20)  # UTC, ISO 8601 to the second
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=16)
+    payload: str = Field(sa_type=Text)
+    payload_digest: str = Field(max_length=64)
+    prev: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

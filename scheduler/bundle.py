@@ -1,9 +1,12 @@
 """The audit bundle (format spotcheck-audit/1, DESIGN §7): canonical files and manifest.
 
 Every CSV is UTF-8 without BOM, `\\n` line ends, a header row and a documented order, so
-the same plan always gives the same bytes. Two files go beyond DESIGN §7 and are covered
-by the manifest like the rest: `visits.csv` (which tasks each team carries out) and
-`shortfalls.csv` (each stratum drawn below its target, with the binding reason).
+the same plan always gives the same bytes. Files beyond DESIGN §7, covered by the manifest
+like the rest: `visits.csv` (which tasks each team carries out), `shortfalls.csv` (each
+stratum drawn below its target, with the binding reason) and `events.jsonl` (the event log
+through the plan's event, docs/CEREMONY.md). `manifest.sig`, when present, signs the exact
+bytes of manifest.json (scheduler.signing). The .zip form is byte-reproducible: its SHA-256
+is the bundle's fingerprint to publish.
 """
 
 from __future__ import annotations
@@ -21,14 +24,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.domain import Conflict, HistoryRecord, Inspector
 
 from .errors import InvalidInputError, SpotcheckError
+from .events import Event, events_jsonl
 from .hashes import ALGORITHMS
 from .plan import Plan
 from .registry import EnterpriseColumns, Registry
+
+if TYPE_CHECKING:
+    from .signing import Signer
 
 FORMAT = "spotcheck-audit/1"
 ALLOCATION_RULE = "alloc-v1"
@@ -52,6 +59,10 @@ INPUT_FILES = ("policy.toml", "inputs/enterprises.csv", "inputs/inspectors.csv",
                "inputs/conflicts.csv", "inputs/history.csv")
 OUTPUT_FILES = ("strata.csv", "draws.csv", "skipped.csv", "assignments.csv", "visits.csv",
                 "shortfalls.csv")
+EVENTS_FILE = "events.jsonl"
+SIGNATURE_FILE = "manifest.sig"
+BUNDLE_FILES = frozenset(("manifest.json", *INPUT_FILES, *OUTPUT_FILES, EVENTS_FILE,
+                          SIGNATURE_FILE))
 
 
 def csv_bytes(name: str, rows: Iterable[Sequence[object]]) -> bytes:
@@ -144,13 +155,53 @@ class Bundle:
         return loaded
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Where a plan's inputs and seed came from: the event chain through the plan's event,
+    the freeze the inputs match and the ceremony's seed event (None when there was none)."""
+
+    events: tuple[Event, ...]
+    freeze: Event | None = None
+    seed_event: Event | None = None
+
+    def manifest_fields(self, events_file: bytes) -> dict[str, Any]:
+        """Return the manifest's freeze, ceremony and events entries."""
+        freeze = None if self.freeze is None else {
+            "event": self.freeze.seq, "digest": self.freeze.payload.get("digest"),
+            "fingerprint": self.freeze.payload.get("fingerprint")}
+        ceremony = None if self.seed_event is None else {
+            "event": self.seed_event.seq, "method": self.seed_event.payload.get("method")}
+        events = None if not self.events else {
+            "file": EVENTS_FILE, "count": len(self.events), "head": self.events[-1].hash,
+            "sha256": digest(events_file)}
+        return {"freeze": freeze, "ceremony": ceremony, "events": events}
+
+
+def bundle_files(plan: Plan, registry: Registry, policy_bytes: bytes,
+                 inputs: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Return the bundle's input and result files (`inputs`: input_files already made)."""
+    files = dict(inputs) if inputs is not None else input_files(registry, policy_bytes)
+    files.update(output_files(plan))
+    return files
+
+
 def build_bundle(plan: Plan, registry: Registry, policy_bytes: bytes, *,
                  created_at: str | None = None,
-                 software: dict[str, str] | None = None) -> Bundle:
-    """Return the plan's audit bundle; `created_at` is the only field that records a time."""
-    files = input_files(registry, policy_bytes)
-    files.update(output_files(plan))
+                 software: dict[str, str] | None = None,
+                 files: dict[str, bytes] | None = None,
+                 provenance: Provenance | None = None,
+                 signer: Signer | None = None) -> Bundle:
+    """Return the plan's audit bundle; `created_at` is the only field that records a time.
+
+    `files` are the plan's bundle_files when already made. Without `provenance` the
+    manifest says "freeze": null (the draw cannot be shown unsteerable); with `signer` the
+    bundle carries manifest.sig.
+    """
+    files = dict(files) if files is not None else bundle_files(plan, registry, policy_bytes)
     inputs = {name: digest(files[name]) for name in INPUT_FILES}
+    provenance = provenance or Provenance(())
+    if provenance.events:
+        files[EVENTS_FILE] = events_jsonl(provenance.events)
     manifest = {
         "format": FORMAT,
         "plan_id": plan_identifier(plan.quarter, plan.seed_hash, inputs),
@@ -162,6 +213,8 @@ def build_bundle(plan: Plan, registry: Registry, policy_bytes: bytes, *,
         "policy": plan.policy.as_manifest(),
         "inputs": inputs,
         "outputs": {name: digest(files[name]) for name in OUTPUT_FILES},
+        **provenance.manifest_fields(files.get(EVENTS_FILE, b"")),
+        "signer": None if signer is None else signer.fingerprint,
         "software": software if software is not None else software_versions(),
         "created_at": created_at,
         "counts": {
@@ -179,10 +232,51 @@ def build_bundle(plan: Plan, registry: Registry, policy_bytes: bytes, *,
     }
     files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, indent=2,
                                          sort_keys=True) + "\n").encode("utf-8")
+    if signer is not None:
+        files[SIGNATURE_FILE] = signer.sign(files["manifest.json"])
     return Bundle(files)
 
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """Return the byte-reproducible .zip of these files: sorted names, fixed times and modes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+def bundle_fingerprint(path: str | Path) -> str:
+    """Return the SHA-256 to publish for a bundle: of the .zip file itself, or for a folder
+    of the .zip `spotcheck bundle zip` would make of it."""
+    source = Path(path)
+    if source.is_file():
+        return digest(source.read_bytes())
+    return digest(zip_bytes(read_bundle(source).files))
+
+
+def zip_folder(folder: str | Path, out: str | Path) -> Path:
+    """Write a bundle folder as its byte-reproducible .zip; return the .zip's path.
+
+    Only bundle files may be in the folder: anything else (a private key above all) is
+    refused rather than published.
+    """
+    source = Path(folder)
+    if not source.is_dir():
+        raise InvalidInputError(f"{source}: not a bundle folder")
+    bundle = read_bundle(source)
+    strangers = sorted(set(bundle.files) - BUNDLE_FILES)
+    if strangers:
+        raise InvalidInputError(f"{source}: {', '.join(strangers)} is not part of an audit "
+                                "bundle; move it out of the folder (a private key must never "
+                                "be published)")
+    return write_bundle(bundle, out)
 
 
 def write_bundle(bundle: Bundle, out: str | Path) -> Path:
@@ -196,14 +290,13 @@ def write_bundle(bundle: Bundle, out: str | Path) -> Path:
         raise InvalidInputError(f"{target}: already exists and is not empty; choose another --out")
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix.lower() == ".zip":
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in sorted(bundle.files):
-                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, bundle.files[name])
-        target.write_bytes(buffer.getvalue())
+        staged = target.with_name(f".{target.name}.partial")
+        try:
+            staged.write_bytes(zip_bytes(bundle.files))
+            os.replace(staged, target)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
         return target
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=target.parent))
     try:

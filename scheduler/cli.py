@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
+from .cli_ceremony import COMMANDS
 from .errors import SpotcheckError
 
 
@@ -39,19 +40,24 @@ class _Group(click.Group):
 @click.group(cls=_Group)
 @click.option("--db", "db_url", envvar="SPOTCHECK_DB", default=None, metavar="URL",
               help="Database URL (default sqlite:///spotcheck.db; env SPOTCHECK_DB).")
+@click.option("--actor", envvar="SPOTCHECK_ACTOR", default=None, metavar="NAME",
+              help="Who is acting, recorded in the event log (env SPOTCHECK_ACTOR; "
+                   "default: the OS user).")
 @click.version_option(package_name="spotcheck")
 @click.pass_context
-def main(ctx: click.Context, db_url: str | None) -> None:
+def main(ctx: click.Context, db_url: str | None, actor: str | None) -> None:
     """spotcheck — credit-tiered double-random (双随机) inspection plans with audit bundles."""
-    ctx.obj = {"db_url": db_url}
+    ctx.obj = {"db_url": db_url, "actor": actor}
+
+
+for _command in COMMANDS:
+    main.add_command(_command)
 
 
 def _engine(ctx: click.Context) -> Any:
-    from models.database import create_db_and_tables, database_url, get_engine
+    from models.database import open_database
 
-    engine = get_engine(database_url(ctx.obj["db_url"]))
-    create_db_and_tables(engine)
-    return engine
+    return open_database(ctx.obj["db_url"])
 
 
 @main.command()
@@ -76,26 +82,31 @@ def import_(ctx: click.Context, kind: str, file: Path, policy_path: Path | None)
     Enterprises and inspectors files are full snapshots that replace the registry;
     conflicts and history are appended, ignoring exact duplicates.
     """
+    import hashlib
+
     from models import store
 
-    from . import registry_files
     from .policy import load_policy
+    from .registry_files import read_conflicts, read_enterprises, read_history, read_inspectors
 
     if not file.exists():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
     engine = _engine(ctx)
+    with file.open("rb") as handle:
+        source = {"file": file.name, "sha256": hashlib.file_digest(handle, "sha256").hexdigest()}
+    logged: dict[str, Any] = {"actor": ctx.obj["actor"], "source": source}
     if kind == "enterprises":
         policy, _ = load_policy(policy_path)
         report = store.import_enterprises(
-            engine, registry_files.read_enterprises(file, tiers=sorted(policy.tiers)))
+            engine, read_enterprises(file, tiers=sorted(policy.tiers)), **logged)
     elif kind == "inspectors":
-        report = store.import_inspectors(engine, registry_files.read_inspectors(file))
+        report = store.import_inspectors(engine, read_inspectors(file), **logged)
     elif kind == "conflicts":
         enterprise_ids, inspector_ids = store.known_ids(engine)
-        report = store.import_conflicts(engine, registry_files.read_conflicts(
-            file, inspector_ids=inspector_ids, enterprise_ids=enterprise_ids))
+        report = store.import_conflicts(engine, read_conflicts(
+            file, inspector_ids=inspector_ids, enterprise_ids=enterprise_ids), **logged)
     else:
-        report = store.import_history(engine, registry_files.read_history(file))
+        report = store.import_history(engine, read_history(file), **logged)
     click.echo(f"imported {kind} from {file}")
     for line in report.lines():
         click.echo(f"  {line}")
@@ -119,60 +130,118 @@ def _print_plan(plan: Any, registry: Any) -> None:
 
 @main.command()
 @click.option("--quarter", required=True, help="Quarter to plan, e.g. 2026Q4.")
-@click.option("--seed", required=True, help="The public seed (no ':' or surrounding spaces).")
+@click.option("--seed", default=None,
+              help="The public seed (no ':' or surrounding spaces). Default: the seed the "
+                   "quarter's ceremony drew (`spotcheck seed`); another seed is refused.")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Policy TOML (default: the shipped config/policy.toml).")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Folder (or .zip) for the audit bundle; must not exist yet.")
 @click.option("--replace", is_flag=True,
               help="Supersede an existing plan for the same quarter and tasks.")
+@click.option("--key", "key_path", envvar="SPOTCHECK_KEY",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Ed25519 private key (PEM) that signs manifest.json (env SPOTCHECK_KEY; "
+                   "make one with `spotcheck keys init`).")
 @click.pass_context
-def plan(ctx: click.Context, quarter: str, seed: str, policy_path: Path | None, out: Path,
-         replace: bool) -> None:
-    """Draw the quarter's enterprises and teams; store the plan and write its audit bundle."""
-    from models import store
+def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path | None,
+         out: Path, replace: bool, key_path: Path | None) -> None:
+    """Draw the quarter's enterprises and teams; store the plan and write its audit bundle.
 
-    from .bundle import build_bundle, write_bundle
+    With a freeze (`spotcheck freeze`), the registry and policy must be the frozen ones and
+    the seed is the ceremony's; the bundle carries the event log that shows it.
+    """
+    from models import store
+    from models.ceremony import quarter_state
+
+    from .bundle import (
+        OUTPUT_FILES,
+        Provenance,
+        build_bundle,
+        bundle_files,
+        bundle_fingerprint,
+        digest,
+        input_files,
+        plan_identifier,
+        write_bundle,
+    )
     from .plan import plan_quarter
     from .policy import load_policy
+    from .quarter import Quarter
+    from .signing import load_signer
 
     policy, policy_bytes = load_policy(policy_path)
+    name = str(Quarter.parse(quarter))
     if out.exists() and (out.is_file() or any(out.iterdir())):
         raise SpotcheckError(f"{out}: already exists and is not empty; choose another --out")
+    signer = load_signer(key_path) if key_path else None
     engine = _engine(ctx)
     registry = store.load_registry(engine)
-    if len(registry.enterprises) == 0:
-        raise SpotcheckError("no enterprises in the database: run "
-                             "`spotcheck import enterprises FILE` first")
-    if not registry.inspectors:
-        raise SpotcheckError("no inspectors in the database: run "
-                             "`spotcheck import inspectors FILE` first")
-    result = plan_quarter(registry, policy, quarter, seed)
-    bundle = build_bundle(result, registry, policy_bytes, created_at=_created_at())
-    manifest = bundle.manifest
-    written = write_bundle(bundle, out)
+    store.require_registry(registry)
+    inputs = input_files(registry, policy_bytes)
+    digests = {file: digest(data) for file, data in inputs.items()}
+    chosen = quarter_state(engine, name).seed_for_plan(seed, digests)
+    result = plan_quarter(registry, policy, name, chosen.seed)
+    files = bundle_files(result, registry, policy_bytes, inputs)
+    plan_id = plan_identifier(result.quarter, result.seed_hash, digests)
+    evidence = store.PlanEvidence(
+        inputs=digests, outputs={file: digest(files[file]) for file in OUTPUT_FILES},
+        freeze=chosen.freeze.seq if chosen.freeze else None,
+        seed_event=chosen.seed_event.seq if chosen.seed_event else None)
+    created_at = _created_at()
+    written: list[Path] = []
+
+    def publish(chain: list[Any]) -> str:
+        bundle = build_bundle(result, registry, policy_bytes, created_at=created_at,
+                              files=files, signer=signer,
+                              provenance=Provenance(tuple(chain), chosen.freeze,
+                                                    chosen.seed_event))
+        written.append(write_bundle(bundle, out))
+        return bundle.files["manifest.json"].decode()
+
     try:
-        superseded = store.store_plan(engine, result, manifest["plan_id"],
-                                      bundle.files["manifest.json"].decode(), replace=replace)
+        superseded = store.store_plan(engine, result, plan_id, publish, replace=replace,
+                                      evidence=evidence, actor=ctx.obj["actor"])
     except BaseException:
-        if written.is_dir():
-            shutil.rmtree(written)
-        else:
-            written.unlink(missing_ok=True)
+        for path in written:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
         raise
     _print_plan(result, registry)
-    click.echo(f"\nplan {manifest['plan_id']} stored; audit bundle written to {written}")
+    click.echo(f"\nplan {plan_id} stored; audit bundle written to {out}")
     if superseded:
         click.echo(f"plan {superseded} is now marked superseded")
+    if chosen.freeze is not None:
+        click.echo(f"freeze: {chosen.freeze.label()}, fingerprint "
+                   f"{chosen.freeze.payload.get('fingerprint')}")
+    if chosen.seed_event is not None:
+        click.echo(f"seed: {chosen.seed} ({chosen.seed_event.payload.get('method')}, "
+                   f"{chosen.seed_event.label()})")
+    if chosen.warning:
+        click.echo(f"WARNING: {chosen.warning}")
+    if signer is not None:
+        click.echo(f"signed: manifest.sig (key {signer.fingerprint[:16]}…)")
+    how = "" if out.suffix.lower() == ".zip" else \
+        " (of its deterministic .zip: `spotcheck bundle zip`)"
+    click.echo(f"bundle SHA-256{how} — publish this fingerprint: {bundle_fingerprint(out)}")
 
 
 @main.command()
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
-def verify(bundle: Path) -> None:
+@click.option("--strict", is_flag=True,
+              help="Fail on warnings too: no freeze, a seed not drawn by a ceremony, files "
+                   "the manifest does not cover.")
+@click.option("--pubkey", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The bureau's Ed25519 public key (PEM): manifest.sig must verify with it.")
+@click.option("--sha256", "published", metavar="HEX",
+              help="The bundle's published SHA-256: the bundle must have exactly this one.")
+def verify(bundle: Path, strict: bool, pubkey: Path | None, published: str | None) -> None:
     """Reproduce a plan from its audit bundle alone; exit 0 only if everything matches."""
     from .verify import verify_bundle
 
-    report = verify_bundle(bundle)
+    report = verify_bundle(bundle, strict=strict, pubkey=pubkey, sha256=published)
     for line in report.lines():
         click.echo(line)
     if not report.ok:

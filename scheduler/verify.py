@@ -15,11 +15,14 @@ from pydantic import ValidationError
 
 from .assignment import StaffingProblem
 from .bundle import (
+    BUNDLE_FILES,
     FORMAT,
     HEADERS,
     INPUT_FILES,
     OUTPUT_FILES,
+    SIGNATURE_FILE,
     Bundle,
+    bundle_fingerprint,
     digest,
     input_files,
     output_files,
@@ -32,6 +35,7 @@ from .hashes import ALGORITHMS, cost, normalise_seed, sha256_hex, ticket
 from .optimality import certify
 from .plan import plan_quarter
 from .policy import parse_policy
+from .provenance import check_provenance
 from .quarter import Quarter
 from .registry import Registry
 from .staffing import StaffingRules
@@ -41,42 +45,93 @@ _SHOWN = 10
 
 @dataclass
 class VerificationReport:
-    """The verdict on one bundle: every mismatch in words, and what was checked."""
+    """The verdict on one bundle: every mismatch in words, warnings, and what was checked.
+
+    Warnings say what the bundle cannot show (no freeze, a seed not drawn by a ceremony);
+    they fail the verdict only when `strict`.
+    """
 
     path: str
     mismatches: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     plan_id: str = ""
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    strict: bool = False
 
     @property
     def ok(self) -> bool:
-        """Return True when everything reproduced."""
-        return not self.mismatches
+        """Return True when everything reproduced (and, if strict, nothing was warned)."""
+        return not self.mismatches and not (self.strict and self.warnings)
 
     def lines(self) -> list[str]:
         """Return the verdict as lines for a planner or auditor."""
         if self.ok:
             shown = ", ".join(f"{k} {v}" for k, v in self.counts.items())
-            return [f"VERIFIED {self.path} (plan {self.plan_id}): {shown}"]
+            return [f"VERIFIED {self.path} (plan {self.plan_id}): {shown}",
+                    *(f"WARNING: {w}" for w in self.warnings), *self.notes]
+        if self.strict:
+            problems = [*self.mismatches, *(f"(--strict) {w}" for w in self.warnings)]
+            return [f"NOT VERIFIED {self.path}: {len(problems)} problem(s)",
+                    *(f"  - {m}" for m in problems), *self.notes]
         return [f"NOT VERIFIED {self.path}: {len(self.mismatches)} problem(s)",
-                *(f"  - {m}" for m in self.mismatches)]
+                *(f"  - {m}" for m in self.mismatches),
+                *(f"WARNING: {w}" for w in self.warnings), *self.notes]
 
 
 class _Stop(Exception):
     """Raised inside verification when nothing further can be checked."""
 
 
-def verify_bundle(path: str | Path) -> VerificationReport:
-    """Return the verification report of the bundle at `path` (a folder or .zip)."""
-    report = VerificationReport(str(path))
+def verify_bundle(path: str | Path, *, strict: bool = False, pubkey: str | Path | None = None,
+                  sha256: str | None = None) -> VerificationReport:
+    """Return the verification report of the bundle at `path` (a folder or .zip).
+
+    `strict`: warnings fail too (no freeze, no ceremony seed, files the manifest does not
+    cover). `pubkey`: manifest.sig must verify with this Ed25519 public key (PEM).
+    `sha256`: the published fingerprint the bundle's SHA-256 must equal.
+    """
+    report = VerificationReport(str(path), strict=strict)
     try:
+        if sha256 is not None:
+            actual = bundle_fingerprint(path)
+            if actual != sha256.strip().lower():
+                report.mismatches.append(f"the bundle's SHA-256 is {actual}, not the published "
+                                         f"{sha256.strip().lower()}: this is not the bundle "
+                                         "that was published")
         bundle = read_bundle(path)
+        _check_signature(bundle, pubkey, report)
+        strangers = sorted(set(bundle.files) - BUNDLE_FILES)
+        if strangers:
+            report.warnings.append(f"{', '.join(strangers)}: not part of an audit bundle and "
+                                   "not covered by manifest.json")
         _verify(bundle, report)
     except _Stop:
         pass
     except SpotcheckError as exc:
         report.mismatches.append(str(exc))
     return report
+
+
+def _check_signature(bundle: Bundle, pubkey: str | Path | None,
+                     report: VerificationReport) -> None:
+    signature = bundle.files.get(SIGNATURE_FILE)
+    if pubkey is None:
+        if signature is not None:
+            report.notes.append(f"note: {SIGNATURE_FILE} present; pass --pubkey to check it")
+        return
+    from .signing import check_signature, load_public_key
+
+    try:
+        signer = json.loads(bundle.files["manifest.json"]).get("signer")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        signer = None
+    problem = check_signature(bundle.files["manifest.json"], signature,
+                              load_public_key(pubkey), signer, Path(pubkey).name)
+    if problem:
+        report.mismatches.append(problem)
+    else:
+        report.notes.append(f"signature: {SIGNATURE_FILE} verifies with {Path(pubkey).name}")
 
 
 def _verify(bundle: Bundle, report: VerificationReport) -> None:
@@ -141,6 +196,9 @@ def _verify(bundle: Bundle, report: VerificationReport) -> None:
     if manifest.get("plan_id") != expected_id:
         fail(f"manifest.json: plan_id {manifest.get('plan_id')!r} does not follow from the "
              f"inputs and seed (expected {expected_id!r})")
+    found = check_provenance(bundle, manifest, str(quarter), seed)
+    report.mismatches += found.mismatches
+    report.warnings += found.warnings
 
     plan = plan_quarter(registry, policy, quarter, seed)
     reproduced = output_files(plan)

@@ -249,6 +249,19 @@ def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int =
     return Scenario(spec, enterprises, inspectors, conflicts, history, quarter, draw(SEEDS))
 
 
+def store_scenario(url: str, sc: Scenario) -> None:
+    """Import a scenario's registry into the database at `url` (through models.store)."""
+    from models import store
+    from models.database import open_database
+
+    engine = open_database(url)
+    store.import_enterprises(engine, scheduler.EnterpriseColumns.from_records(sc.enterprises))
+    store.import_inspectors(engine, list(sc.inspectors))
+    store.import_conflicts(engine, list(sc.conflicts))
+    store.import_history(engine, list(sc.history))
+    engine.dispose()
+
+
 # A fixed scenario with enough draws and tight enough capacity to make every file non-trivial.
 CITY_POLICY = PolicySpec(
     team_size=2, cooldown_scope="any",

@@ -1,21 +1,33 @@
-"""Shared test set-up: Hypothesis profiles and the fixed scenarios most tests start from.
+"""Shared test set-up: Hypothesis profiles, the fixed scenarios most tests start from, and
+the database every database test runs on.
 
 Profiles: `ci` is deterministic (derandomized, ~25 examples); `dev` explores ~100 random
 examples. `HYPOTHESIS_PROFILE` picks one; otherwise `ci` when `CI` is set, else `dev`.
+
+Databases: SQLite in a temporary folder; with SPOTCHECK_TEST_PG set to a PostgreSQL URL of
+a role that may create databases (e.g. postgresql://postgres:postgres@localhost/postgres),
+every test using `db_url` runs there as well, each in a fresh database.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from builders import Scenario, city
+
+from models.database import get_engine
+
+PG_URL = os.environ.get("SPOTCHECK_TEST_PG")
 
 settings.register_profile(
     "ci", derandomize=True, database=None, max_examples=25, deadline=None, print_blob=True,
@@ -37,3 +49,27 @@ def city_scenario() -> Scenario:
 def ample_city_scenario() -> Scenario:
     """The fixed scenario with capacity 1000 for every officer."""
     return city(capacity=1000)
+
+
+def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    name = f"spotcheck_test_{uuid.uuid4().hex[:12]}"
+    base = get_engine(admin_url)
+    admin = base.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        base.dispose()
+
+
+@pytest.fixture(params=["sqlite", *(["postgresql"] if PG_URL else [])])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database: SQLite in tmp_path, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'spotcheck.db'}"
+    else:
+        assert PG_URL
+        yield from _fresh_postgres_database(PG_URL)

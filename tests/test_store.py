@@ -2,15 +2,14 @@
 
 Runs on SQLite in a temporary folder; set SPOTCHECK_TEST_PG to a PostgreSQL URL of a role
 that may create databases (e.g. postgresql://postgres:postgres@localhost/postgres) to run
-every database test there as well, each in a fresh database.
+every database test there as well, each in a fresh database (the `db_url` fixture of
+conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import Engine, Table, select
-from sqlalchemy.engine import make_url
 
 from models import Conflict, Enterprise, HistoryRecord, store
 from models.database import create_db_and_tables, database_url, get_engine
@@ -32,35 +30,10 @@ from scheduler.plan import Plan, plan_quarter
 from scheduler.policy import load_policy
 from scheduler.registry import EnterpriseColumns, Registry
 
-PG_URL = os.environ.get("SPOTCHECK_TEST_PG")
 Row = tuple[Any, ...]
 
 
 # --- fixtures and helpers --------------------------------------------------------------
-
-
-def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
-    name = f"spotcheck_test_{uuid.uuid4().hex[:12]}"
-    base = get_engine(admin_url)
-    admin = base.execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        base.dispose()
-
-
-@pytest.fixture(params=["sqlite", *(["postgresql"] if PG_URL else [])])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL of an empty database: SQLite in tmp_path, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'spotcheck.db'}"
-    else:
-        assert PG_URL
-        yield from _fresh_postgres_database(PG_URL)
 
 
 @pytest.fixture

@@ -1,0 +1,715 @@
+#!/usr/bin/env python3
+"""Reproduce the draws of a spotcheck audit bundle with nothing but the Python standard library.
+
+    python3 verify_draws.py BUNDLE      # BUNDLE: the bundle folder, or the same as a .zip
+
+Written for auditors (纪检 / 审计 / the public) from the published rules alone — DESIGN.md §6
+(round-v1, draw-v1, assign-v1) and docs/ALLOCATION.md — without importing spotcheck, numpy or
+anything outside the standard library, so it can be read in one sitting and run on any
+machine with Python 3.11 or later. It checks, one printed line per check:
+
+- the manifest: format, algorithm ids, the seed rules and seed_hash = sha256(seed);
+- every input and result file against the digest the manifest records;
+- that the manifest's copy of the policy is policy.toml;
+- eligibility: each task's scope, the cooldown rule, the strata with a round this quarter,
+  and their population and eligible counts against strata.csv;
+- round-v1: every stratum's target and floor, in exact fractions;
+- draw-v1: every ticket in draws.csv and skipped.csv;
+- the draw: each stratum's draws and skips are exactly its lowest-(ticket, enterprise_id)
+  eligible enterprises, every skip is an enterprise with no lawful team (static rule of
+  docs/ALLOCATION.md), the ranks, and the drawn count recorded in strata.csv;
+- the allocation bookkeeping: drawn <= allocated <= target, allocated == target unless
+  shortfalls.csv gives a capacity reason, shortfall = max(0, floor - drawn);
+- visits.csv against the draws; every team: exactly team_size distinct lawful officers,
+  within each officer's capacity; every assign-v1 cost in assignments.csv.
+
+It does NOT re-solve the staffing optimisation: it does not prove that the teams are the
+cheapest lawful ones (assign-v1's minimum total cost), nor that capacity really ran out where
+shortfalls.csv says a stratum was closed (alloc-v1's max-flow test). `spotcheck verify BUNDLE`
+proves both, with an exact optimality certificate.
+
+Exit status: 0 when everything reproduces ("ALL DRAWS REPRODUCE"), 1 when anything does not,
+2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import sys
+import tomllib
+import unicodedata
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+FORMAT = "spotcheck-audit/1"
+ALGORITHMS = {"round": "round-v1", "draw": "draw-v1", "assign": "assign-v1"}
+HEADERS = {
+    "inputs/enterprises.csv": ("enterprise_id", "name", "jurisdiction", "industry", "tier"),
+    "inputs/inspectors.csv": ("inspector_id", "name", "department", "jurisdiction",
+                              "qualifications", "capacity", "certificate_expiry"),
+    "inputs/conflicts.csv": ("inspector_id", "enterprise_id", "reason"),
+    "inputs/history.csv": ("enterprise_id", "task", "department", "inspected_on"),
+    "strata.csv": ("task", "tier", "jurisdiction", "population", "eligible", "target", "floor",
+                   "allocated", "drawn", "shortfall"),
+    "draws.csv": ("task", "tier", "jurisdiction", "enterprise_id", "ticket", "rank"),
+    "skipped.csv": ("task", "enterprise_id", "ticket", "reason"),
+    "assignments.csv": ("enterprise_id", "department", "inspector_id", "cost"),
+    "visits.csv": ("enterprise_id", "department", "tasks"),
+    "shortfalls.csv": ("task", "tier", "jurisdiction", "target", "allocated", "drawn",
+                       "shortfall", "reason"),
+}
+INPUT_FILES = ("policy.toml", "inputs/enterprises.csv", "inputs/inspectors.csv",
+               "inputs/conflicts.csv", "inputs/history.csv")
+OUTPUT_FILES = ("strata.csv", "draws.csv", "skipped.csv", "assignments.csv", "visits.csv",
+                "shortfalls.csv")
+SHOWN = 5  # examples printed under a failed check
+
+Key = tuple[str, str, str]  # a stratum: (task, tier, jurisdiction)
+
+
+class BundleError(Exception):
+    """The bundle cannot be read far enough to check anything further."""
+
+
+def sha256_hex(text: str) -> str:
+    """Return the lower-case hex SHA-256 of the UTF-8 bytes of `text` (DESIGN §6)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_bundle(path: Path) -> dict[str, bytes]:
+    """Return the files of a bundle folder or .zip, by their path inside the bundle."""
+    files: dict[str, bytes] = {}
+    if path.is_dir():
+        for item in sorted(path.rglob("*")):
+            if item.is_file():
+                files[item.relative_to(path).as_posix()] = item.read_bytes()
+    else:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if not name.endswith("/"):
+                    files[name] = archive.read(name)
+        # A zip made by hand from the folder holds everything under one top folder.
+        tops = {name.split("/", 1)[0] for name in files}
+        if "manifest.json" not in files and len(tops) == 1:
+            top = tops.pop() + "/"
+            files = {name[len(top):]: data for name, data in files.items()}
+    return files
+
+
+def table(files: dict[str, bytes], name: str) -> list[dict[str, str]]:
+    """Return a bundle CSV's rows as dicts, refusing a wrong header or row width."""
+    if name not in files:
+        raise BundleError(f"{name} is missing from the bundle")
+    try:
+        rows = list(csv.reader(io.StringIO(files[name].decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise BundleError(f"{name} cannot be read as UTF-8 CSV: {exc}") from exc
+    header = HEADERS[name]
+    if not rows or tuple(rows[0]) != header:
+        raise BundleError(f"{name}: the header is not {','.join(header)}")
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise BundleError(f"{name}:{number}: {len(row)} field(s), expected {len(header)}")
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
+
+
+def exact(value: object) -> Fraction:
+    """Return a TOML number as the exact fraction of its shortest decimal (0.07 -> 7/100)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BundleError(f"policy.toml: {value!r} is not a number")
+    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One credit-risk tier of the policy, with its ratios as exact fractions."""
+
+    ratio: Fraction
+    min_ratio: Fraction
+    quarters: tuple[int, ...]
+    cooldown_months: int
+    priority: int
+
+
+@dataclass(frozen=True)
+class Task:
+    """One sampling task (抽查任务): its department, scope and required qualification."""
+
+    code: str
+    department: str
+    jurisdictions: tuple[str, ...]
+    industries: tuple[str, ...]
+    qualification: str
+
+    def in_scope(self, jurisdiction: str, industry: str) -> bool:
+        """Return whether an enterprise is in scope: each non-empty prefix list must match."""
+        return ((not self.jurisdictions or jurisdiction.startswith(self.jurisdictions))
+                and (not self.industries or industry.startswith(self.industries)))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The policy values the draw depends on, with the defaults of DESIGN §5."""
+
+    team_size: int
+    cooldown_scope: str
+    tiers: dict[str, Tier]
+    tasks: dict[str, Task]  # by code, in code order
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Policy:
+        """Return the policy of a parsed policy.toml (or of the manifest's copy of it)."""
+        try:
+            tiers = {name: Tier(exact(t["ratio"]), exact(t.get("min_ratio", 0)),
+                                tuple(sorted(t.get("quarters", (1, 2, 3, 4)))),
+                                int(t.get("cooldown_months", 0)), int(t["priority"]))
+                     for name, t in raw["tiers"].items()}
+            tasks = [Task(t["code"], t["department"],
+                          tuple(sorted(set(t.get("jurisdictions", ())))),
+                          tuple(sorted(set(t.get("industries", ())))), t.get("qualification", ""))
+                     for t in raw["tasks"]]
+            return cls(int(raw["team_size"]), raw.get("cooldown_scope", "any"), tiers,
+                       {t.code: t for t in sorted(tasks, key=lambda t: t.code)})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BundleError(f"the policy lacks or mangles a key: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """A calendar quarter YYYYQn and the dates the rules need."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """Return the quarter written as YYYYQn."""
+        match = re.fullmatch(r"([0-9]{4})Q([1-4])", text)
+        if match is None:
+            raise BundleError(f"manifest.json: quarter {text!r} is not YYYYQn")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @property
+    def start(self) -> date:
+        """Return the quarter's first day."""
+        return date(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def end(self) -> date:
+        """Return the quarter's last day (certificates must be valid through it)."""
+        after = date(self.year + 1, 1, 1) if self.number == 4 else \
+            date(self.year, 3 * self.number + 1, 1)
+        return after - timedelta(days=1)
+
+    def cooldown_threshold(self, months: int) -> date:
+        """Return the first day of the month `months` months before the quarter starts."""
+        index = self.year * 12 + (3 * self.number - 3) - months
+        return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Officer:
+    """One inspector (执法检查人员) as recorded in inputs/inspectors.csv."""
+
+    inspector_id: str
+    department: str
+    jurisdiction: str
+    qualifications: frozenset[str]
+    capacity: int
+    certificate_expiry: date
+
+
+class Staffing:
+    """Who may lawfully inspect whom (docs/ALLOCATION.md, "lawful officer")."""
+
+    def __init__(self, officers: list[Officer], conflicts: set[tuple[str, str]],
+                 quarter: Quarter) -> None:
+        self.by_department: dict[str, list[Officer]] = defaultdict(list)
+        for officer in officers:
+            if officer.certificate_expiry >= quarter.end and officer.capacity > 0:
+                self.by_department[officer.department].append(officer)
+        self.recused: dict[str, set[str]] = defaultdict(set)
+        for inspector_id, enterprise_id in conflicts:
+            self.recused[enterprise_id].add(inspector_id)
+
+    def lawful(self, enterprise_id: str, jurisdiction: str, department: str,
+               qualifications: frozenset[str]) -> set[str]:
+        """Return the officers who may serve on this enterprise's visit for this department."""
+        recused = self.recused.get(enterprise_id, set())
+        return {o.inspector_id for o in self.by_department.get(department, ())
+                if jurisdiction.startswith(o.jurisdiction)
+                and qualifications <= o.qualifications and o.inspector_id not in recused}
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """A (task, tier, jurisdiction) stratum: its population and eligible enterprises."""
+
+    population: int
+    eligible: list[str]
+
+
+class Audit:
+    """Runs every check on one bundle, reporting each through `say`."""
+
+    def __init__(self, files: dict[str, bytes], say: Callable[[str], None] = print) -> None:
+        self.files = files
+        self.say = say
+        self.failed: list[str] = []
+        self.expected_draws: list[tuple[str, ...]] = []    # draws.csv rows as recomputed
+        self.expected_skips: list[tuple[str, ...]] = []    # (task, enterprise_id, ticket)
+
+    def check(self, name: str, problems: list[str], summary: str) -> None:
+        """Report one check: `ok` with its summary, or FAIL with the first problems."""
+        if not problems:
+            self.say(f"ok    {name}: {summary}")
+            return
+        self.failed.append(name)
+        self.say(f"FAIL  {name}: {len(problems)} problem(s)")
+        for problem in problems[:SHOWN]:
+            self.say(f"        - {problem}")
+        if len(problems) > SHOWN:
+            self.say(f"        - ... and {len(problems) - SHOWN} more")
+
+    def run(self) -> bool:
+        """Run every check; return True only if everything reproduces."""
+        try:
+            self._run()
+        except BundleError as exc:
+            self.check("bundle", [f"{exc} — nothing further can be checked"], "")
+        return not self.failed
+
+    def _run(self) -> None:
+        files = self.files
+        try:
+            manifest = json.loads(files["manifest.json"])
+        except KeyError as exc:
+            raise BundleError("manifest.json is missing: this is not an audit bundle") from exc
+        except ValueError as exc:
+            raise BundleError(f"manifest.json is not valid JSON: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise BundleError("manifest.json is not a JSON object")
+        quarter, seed_digest = self._check_manifest(manifest)
+        self._check_digests(manifest)
+        policy = self._check_policy(manifest)
+        rows = table(files, "inputs/enterprises.csv")
+        enterprises = {r["enterprise_id"]: r for r in rows}
+        if len(enterprises) != len(rows):
+            raise BundleError("inputs/enterprises.csv lists an enterprise_id twice")
+        strata = self._check_eligibility(policy, quarter, enterprises)
+        recorded = {(r["task"], r["tier"], r["jurisdiction"]): r
+                    for r in table(files, "strata.csv")}
+        self._check_targets(policy, quarter, seed_digest, strata, recorded)
+        self._check_tickets(quarter, seed_digest)
+        staffing = self._staffing(quarter)
+        self._check_draws(policy, quarter, seed_digest, strata, recorded, enterprises, staffing)
+        self._check_allocation(recorded)
+        self._check_teams(policy, quarter, seed_digest, enterprises, staffing)
+        self._check_counts(manifest)
+
+    # -- manifest, seed and digests ---------------------------------------------------------
+
+    def _check_manifest(self, manifest: dict[str, Any]) -> tuple[Quarter, str]:
+        problems = []
+        if manifest.get("format") != FORMAT:
+            problems.append(f"format is {manifest.get('format')!r}, this script reads {FORMAT}")
+        if manifest.get("algorithms") != ALGORITHMS:
+            problems.append(f"algorithms are {manifest.get('algorithms')!r}, this script "
+                            f"implements {ALGORITHMS}")
+        if manifest.get("allocation_rule", "alloc-v1") != "alloc-v1":
+            problems.append(f"allocation_rule is {manifest.get('allocation_rule')!r}, "
+                            "this script implements alloc-v1")
+        quarter = Quarter.parse(str(manifest.get("quarter", "")))
+        self.check("manifest", problems, f"{FORMAT}, round-v1/draw-v1/assign-v1, quarter "
+                   f"{manifest['quarter']}")
+        if problems:
+            raise BundleError("the bundle is not one this script can read")
+
+        seed = manifest.get("seed")
+        problems = []
+        if not isinstance(seed, str) or not seed:
+            raise BundleError("manifest.json: the seed is missing")
+        nfc = unicodedata.normalize("NFC", seed)
+        if nfc != seed:
+            problems.append("the seed is not in NFC form")
+        if nfc != nfc.strip():
+            problems.append("the seed has white space at an end")
+        if ":" in nfc:
+            problems.append("the seed contains ':'")
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in nfc):
+            problems.append("the seed contains a control character")
+        seed_digest = sha256_hex(nfc)
+        if manifest.get("seed_hash") != seed_digest:
+            problems.append(f"seed_hash {manifest.get('seed_hash')!r} is not sha256(seed) = "
+                            f"{seed_digest}")
+        self.check("seed", problems, f"seed {seed!r}, seed_hash = sha256(seed) = {seed_digest}")
+        return quarter, seed_digest
+
+    def _check_digests(self, manifest: dict[str, Any]) -> None:
+        for part, names in (("inputs", INPUT_FILES), ("outputs", OUTPUT_FILES)):
+            recorded = manifest.get(part)
+            recorded = recorded if isinstance(recorded, dict) else {}
+            problems = []
+            for name in names:
+                if name not in self.files:
+                    problems.append(f"{name} is missing from the bundle")
+                elif recorded.get(name) != hashlib.sha256(self.files[name]).hexdigest():
+                    problems.append(f"{name}: sha256 differs from manifest.json {part}")
+            self.check(f"{part[:-1]} digests", problems,
+                       f"{len(names)} files match the sha256 recorded in manifest.json")
+
+    def _check_policy(self, manifest: dict[str, Any]) -> Policy:
+        try:
+            raw = tomllib.loads(self.files["policy.toml"].decode("utf-8-sig"))
+        except (KeyError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise BundleError(f"policy.toml cannot be read: {exc}") from exc
+        policy = Policy.parse(raw)
+        problems = []
+        if not isinstance(manifest.get("policy"), dict):
+            problems.append("manifest.json has no policy")
+        elif Policy.parse(manifest["policy"]) != policy:
+            problems.append("the policy copied into manifest.json differs from policy.toml")
+        if policy.cooldown_scope not in ("any", "task"):
+            problems.append(f"cooldown_scope {policy.cooldown_scope!r} is not any or task")
+        self.check("policy", problems, f"team_size {policy.team_size}, cooldown_scope "
+                   f"{policy.cooldown_scope}, tiers {', '.join(sorted(policy.tiers))}, tasks "
+                   f"{', '.join(policy.tasks)}")
+        return policy
+
+    # -- eligibility and round-v1 -----------------------------------------------------------
+
+    def _check_eligibility(self, policy: Policy, quarter: Quarter,
+                           enterprises: dict[str, dict[str, str]]) -> dict[Key, Stratum]:
+        """Return every stratum with a round this quarter; check them against strata.csv."""
+        history = table(self.files, "inputs/history.csv")
+        problems = []
+        unknown = sorted({e["tier"] for e in enterprises.values()} - set(policy.tiers))
+        if unknown:
+            problems.append(f"tier(s) {', '.join(unknown)} are used but not in policy.toml")
+        latest: dict[tuple[str, str | None], date] = {}
+        try:
+            for h in history:
+                day = date.fromisoformat(h["inspected_on"])
+                for key in ((h["enterprise_id"], None), (h["enterprise_id"], h["task"])):
+                    latest[key] = max(latest.get(key, day), day)
+        except ValueError as exc:
+            raise BundleError(f"inputs/history.csv: {exc}") from exc
+        rounds = {name for name, tier in policy.tiers.items() if quarter.number in tier.quarters}
+        members: dict[Key, list[str]] = defaultdict(list)
+        eligible: dict[Key, list[str]] = defaultdict(list)
+        for task in policy.tasks.values():
+            for eid, ent in enterprises.items():
+                if ent["tier"] not in rounds or not task.in_scope(ent["jurisdiction"],
+                                                                   ent["industry"]):
+                    continue
+                key = (task.code, ent["tier"], ent["jurisdiction"])
+                members[key].append(eid)
+                months = policy.tiers[ent["tier"]].cooldown_months
+                seen = latest.get((eid, None if policy.cooldown_scope == "any" else task.code))
+                if months == 0 or seen is None or seen < quarter.cooldown_threshold(months):
+                    eligible[key].append(eid)
+        strata = {key: Stratum(len(members[key]), eligible[key]) for key in sorted(members)}
+        recorded = {(r["task"], r["tier"], r["jurisdiction"]): r for r in table(self.files,
+                                                                                "strata.csv")}
+        for key in sorted(set(strata) | set(recorded)):
+            if key not in recorded:
+                problems.append(f"stratum {'/'.join(key)} has a round but is not in strata.csv")
+            elif key not in strata:
+                problems.append(f"strata.csv lists {'/'.join(key)}, which has no enterprise "
+                                "with a round in scope")
+            elif (recorded[key]["population"], recorded[key]["eligible"]) != (
+                    str(strata[key].population), str(len(strata[key].eligible))):
+                problems.append(f"stratum {'/'.join(key)}: population/eligible are "
+                                f"{recorded[key]['population']}/{recorded[key]['eligible']} in "
+                                f"strata.csv, the rules give {strata[key].population}/"
+                                f"{len(strata[key].eligible)}")
+        self.check("eligibility", problems,
+                   f"{len(strata)} strata (task, tier, jurisdiction) with a round in "
+                   f"{quarter.year}Q{quarter.number}; scope and cooldown give the population "
+                   "and eligible counts of strata.csv")
+        return strata
+
+    def _check_targets(self, policy: Policy, quarter: Quarter, seed_digest: str,
+                       strata: dict[Key, Stratum], recorded: dict[Key, dict[str, str]]) -> None:
+        problems = []
+        for key, stratum in strata.items():
+            if key not in recorded:
+                continue
+            task, tier_name, jurisdiction = key
+            tier = policy.tiers[tier_name]
+            digest = sha256_hex(f"round-v1:{seed_digest}:{quarter.year}Q{quarter.number}:"
+                                f"{task}:{tier_name}:{jurisdiction}")
+            v = Fraction(int(digest[:16], 16), 2**64)
+            target = min(len(stratum.eligible), (tier.ratio * stratum.population + v) // 1)
+            floor = min(target, (tier.min_ratio * stratum.population + v) // 1)
+            row = recorded[key]
+            if (row["target"], row["floor"]) != (str(target), str(floor)):
+                problems.append(f"stratum {'/'.join(key)}: target/floor are {row['target']}/"
+                                f"{row['floor']} in strata.csv, round-v1 gives {target}/{floor}")
+        self.check("round-v1", problems, f"{len(strata)} targets and floors reproduce exactly")
+
+    # -- draw-v1 ------------------------------------------------------------------------------
+
+    def _check_tickets(self, quarter: Quarter, seed_digest: str) -> None:
+        q = f"{quarter.year}Q{quarter.number}"
+        problems = []
+        counted = 0
+        for name in ("draws.csv", "skipped.csv"):
+            for row in table(self.files, name):
+                counted += 1
+                ticket = sha256_hex(f"draw-v1:{seed_digest}:{q}:{row['task']}:"
+                                    f"{row['enterprise_id']}")
+                if row["ticket"] != ticket:
+                    problems.append(f"{name}: the ticket of {row['enterprise_id']} for task "
+                                    f"{row['task']} is {row['ticket']}, draw-v1 gives {ticket}")
+        self.check("tickets", problems, f"{counted} tickets in draws.csv and skipped.csv are "
+                   "sha256 of their draw-v1 strings")
+
+    def _staffing(self, quarter: Quarter) -> Staffing:
+        try:
+            officers = [Officer(r["inspector_id"], r["department"], r["jurisdiction"],
+                                frozenset(q for q in r["qualifications"].split(";") if q),
+                                int(r["capacity"]), date.fromisoformat(r["certificate_expiry"]))
+                        for r in table(self.files, "inputs/inspectors.csv")]
+        except ValueError as exc:
+            raise BundleError(f"inputs/inspectors.csv: {exc}") from exc
+        self.officers = {o.inspector_id: o for o in officers}
+        self.conflicts = {(r["inspector_id"], r["enterprise_id"])
+                          for r in table(self.files, "inputs/conflicts.csv")}
+        return Staffing(officers, self.conflicts, quarter)
+
+    def _check_draws(self, policy: Policy, quarter: Quarter, seed_digest: str,
+                     strata: dict[Key, Stratum], recorded: dict[Key, dict[str, str]],
+                     enterprises: dict[str, dict[str, str]], staffing: Staffing) -> None:
+        """Redo each stratum's bottom-k draw (with skips) and compare with the files."""
+        q = f"{quarter.year}Q{quarter.number}"
+        eligible_for: dict[str, set[str]] = defaultdict(set)
+        for (task, _, _), stratum in strata.items():
+            eligible_for[task].update(stratum.eligible)
+
+        def own(code: str) -> frozenset[str]:
+            qualification = policy.tasks[code].qualification
+            return frozenset([qualification]) if qualification else frozenset()
+
+        def no_team(eid: str, code: str) -> bool:
+            """Return whether the enterprise is skipped for the task (ALLOCATION.md rule 1)."""
+            task = policy.tasks[code]
+            place = enterprises[eid]["jurisdiction"]
+            if len(staffing.lawful(eid, place, task.department, own(code))) < policy.team_size:
+                return True
+            # A joint visit (进一次门): tasks of one department, in code order, keep the
+            # enterprise while one team can still hold all their qualifications.
+            peers = [c for c in policy.tasks if policy.tasks[c].department == task.department]
+            if len({policy.tasks[c].qualification for c in peers} - {""}) < 2:
+                return False
+            chain: frozenset[str] = frozenset()
+            for peer in peers:
+                if eid not in eligible_for[peer]:
+                    continue
+                wanted = chain | own(peer)
+                fits = len(staffing.lawful(eid, place, task.department, wanted)) >= \
+                    policy.team_size
+                if peer == code:
+                    return not fits
+                if fits:
+                    chain = wanted
+            return False
+
+        problems: list[str] = []
+        draws: list[tuple[str, ...]] = []
+        skips: list[tuple[str, ...]] = []
+        for key, stratum in strata.items():
+            row = recorded.get(key)
+            if row is None:
+                continue
+            task = key[0]
+            order = sorted((sha256_hex(f"draw-v1:{seed_digest}:{q}:{task}:{eid}"), eid)
+                           for eid in stratum.eligible)
+            try:
+                allocated, target = int(row["allocated"]), int(row["target"])
+            except ValueError:
+                problems.append(f"stratum {'/'.join(key)}: allocated/target are not numbers")
+                continue
+            closed = allocated < target  # capacity closed the stratum (ALLOCATION.md rule 5)
+            taken = 0
+            for position, (ticket, eid) in enumerate(order):
+                if taken == allocated and not closed:
+                    break
+                if no_team(eid, task):
+                    skips.append((task, eid, ticket))
+                    continue
+                if taken == allocated:
+                    break  # the candidate capacity could not admit; it is listed nowhere
+                draws.append((*key, eid, ticket, str(position + 1)))
+                taken += 1
+            else:
+                if closed:
+                    problems.append(f"stratum {'/'.join(key)}: strata.csv says capacity stopped "
+                                    f"it at {allocated} of {target}, but no candidate was left")
+            if row["drawn"] != str(taken):
+                problems.append(f"stratum {'/'.join(key)}: strata.csv says {row['drawn']} "
+                                f"drawn, the draw gives {taken}")
+        self.expected_draws, self.expected_skips = draws, sorted(skips)
+        written = [tuple(r.values()) for r in table(self.files, "draws.csv")]
+        problems += _differences("draws.csv", written, draws,
+                                 "is drawn in the bundle but not by the rules",
+                                 "is drawn by the rules but missing from the bundle")
+        written_skips = sorted((r["task"], r["enterprise_id"], r["ticket"])
+                               for r in table(self.files, "skipped.csv"))
+        problems += _differences("skipped.csv", written_skips, self.expected_skips,
+                                 "is skipped in the bundle but has a lawful team",
+                                 "has no lawful team, so should be skipped")
+        self.check("draws", problems,
+                   f"{len(draws)} draws and {len(skips)} skips are each stratum's lowest "
+                   "(ticket, enterprise_id) eligible enterprises, with the recorded ranks "
+                   "and drawn counts; every skip has no lawful team")
+
+    def _check_allocation(self, recorded: dict[Key, dict[str, str]]) -> None:
+        shortfalls = {(r["task"], r["tier"], r["jurisdiction"]): r
+                      for r in table(self.files, "shortfalls.csv")}
+        problems = []
+        cut = 0
+        for key, row in recorded.items():
+            name = "/".join(key)
+            try:
+                target, floor, allocated, drawn, shortfall = (
+                    int(row[c]) for c in ("target", "floor", "allocated", "drawn", "shortfall"))
+            except ValueError:
+                problems.append(f"stratum {name}: a count in strata.csv is not a number")
+                continue
+            if not drawn <= allocated <= target:
+                problems.append(f"stratum {name}: drawn {drawn} <= allocated {allocated} <= "
+                                f"target {target} does not hold")
+            if shortfall != max(0, floor - drawn):
+                problems.append(f"stratum {name}: shortfall {shortfall} is not "
+                                f"max(0, floor {floor} - drawn {drawn})")
+            short = shortfalls.pop(key, None)
+            if drawn < target and short is None:
+                problems.append(f"stratum {name}: drawn {drawn} < target {target} but "
+                                "shortfalls.csv gives no reason")
+            if short is not None:
+                if drawn == target:
+                    problems.append(f"shortfalls.csv lists {name}, which drew its target")
+                elif [short[c] for c in ("target", "allocated", "drawn", "shortfall")] != [
+                        row[c] for c in ("target", "allocated", "drawn", "shortfall")]:
+                    problems.append(f"shortfalls.csv: the counts of {name} differ from "
+                                    "strata.csv")
+                if (allocated < target) != short["reason"].startswith("capacity"):
+                    problems.append(f"stratum {name}: allocated {allocated} of target {target} "
+                                    f"but shortfalls.csv says {short['reason'][:60]!r}")
+            cut += allocated < target
+        problems += [f"shortfalls.csv lists {'/'.join(k)}, not a stratum" for k in shortfalls]
+        self.check("allocation", problems,
+                   f"drawn <= allocated <= target in every stratum; {cut} cut by capacity with a "
+                   "reason in shortfalls.csv (where capacity ran out is for `spotcheck verify`)")
+
+    # -- visits, teams and assign-v1 ------------------------------------------------------------
+
+    def _check_teams(self, policy: Policy, quarter: Quarter, seed_digest: str,
+                     enterprises: dict[str, dict[str, str]], staffing: Staffing) -> None:
+        q = f"{quarter.year}Q{quarter.number}"
+        expected: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for task, _, _, eid, _, _ in (tuple(r.values()) for r in table(self.files, "draws.csv")):
+            if task in policy.tasks:
+                expected[(eid, policy.tasks[task].department)].add(task)
+        visits = {(r["enterprise_id"], r["department"]): r["tasks"]
+                  for r in table(self.files, "visits.csv")}
+        problems = [f"visits.csv: {eid} ({dept}) carries out {visits.get((eid, dept))!r}, the "
+                    f"draws give {';'.join(sorted(expected.get((eid, dept), ()))) or 'no visit'}"
+                    for eid, dept in sorted(set(visits) | set(expected))
+                    if visits.get((eid, dept)) != ";".join(sorted(expected.get((eid, dept), ())))]
+        self.check("visits", problems, f"{len(visits)} visits (进一次门) are the draws grouped "
+                   "by enterprise and department")
+
+        teams: dict[tuple[str, str], list[str]] = defaultdict(list)
+        costs = []
+        for row in table(self.files, "assignments.csv"):
+            eid, dept, officer = row["enterprise_id"], row["department"], row["inspector_id"]
+            teams[(eid, dept)].append(officer)
+            cost = int(sha256_hex(f"assign-v1:{seed_digest}:{q}:{eid}:{officer}")[:10], 16)
+            if row["cost"] != str(cost):
+                costs.append(f"assignments.csv: the cost of {officer} on {eid} is "
+                             f"{row['cost']}, assign-v1 gives {cost}")
+        problems = []
+        load: Counter[str] = Counter()
+        for (eid, dept), members in sorted(teams.items()):
+            load.update(members)
+            if (eid, dept) not in visits or eid not in enterprises:
+                problems.append(f"assignments.csv: {eid} ({dept}) has a team but no visit")
+                continue
+            tasks = [t for t in visits[(eid, dept)].split(";") if t]
+            quals = frozenset(policy.tasks[t].qualification for t in tasks
+                              if t in policy.tasks and policy.tasks[t].qualification)
+            lawful = staffing.lawful(eid, enterprises[eid]["jurisdiction"], dept, quals)
+            if len(members) != policy.team_size or len(set(members)) != len(members):
+                problems.append(f"the visit to {eid} ({dept}) has {len(set(members))} distinct "
+                                f"officer(s) in {len(members)} row(s), not {policy.team_size}")
+            problems += [f"officer {m} may not inspect {eid} for {dept} (department, "
+                         "jurisdiction, qualification, 执法证 or 回避)"
+                         for m in members if m not in lawful]
+        problems += [f"the visit to {eid} ({dept}) has no team"
+                     for eid, dept in sorted(set(visits) - set(teams))]
+        problems += [f"officer {o} has {n} visits, above the capacity of "
+                     f"{self.officers[o].capacity if o in self.officers else 0}"
+                     for o, n in sorted(load.items())
+                     if n > (self.officers[o].capacity if o in self.officers else 0)]
+        self.check("teams", problems, f"each of {len(teams)} teams has exactly "
+                   f"{policy.team_size} distinct lawful officers, within every capacity")
+        self.check("assign-v1", costs, f"{sum(map(len, teams.values()))} costs in "
+                   "assignments.csv reproduce (that the teams are the cheapest is for "
+                   "`spotcheck verify`)")
+
+    def _check_counts(self, manifest: dict[str, Any]) -> None:
+        counts = manifest.get("counts")
+        counts = counts if isinstance(counts, dict) else {}
+        files = {"strata": "strata.csv", "draws": "draws.csv", "skipped": "skipped.csv",
+                 "visits": "visits.csv", "assignments": "assignments.csv",
+                 "enterprises": "inputs/enterprises.csv", "inspectors": "inputs/inspectors.csv",
+                 "conflicts": "inputs/conflicts.csv", "history": "inputs/history.csv"}
+        found: dict[str, int] = {key: len(table(self.files, name)) for key, name in files.items()}
+        found["total_cost"] = sum(int(r["cost"]) for r in table(self.files, "assignments.csv")
+                                  if r["cost"].isdigit())
+        problems = [f"counts.{key} is {counts.get(key)!r}, the files give {value}"
+                    for key, value in found.items() if counts.get(key) != value]
+        self.check("counts", problems, "the manifest's counts match the files")
+
+
+def _differences(name: str, written: Iterable[tuple[str, ...]],
+                 expected: Iterable[tuple[str, ...]], extra: str, missing: str) -> list[str]:
+    """Return one line per row found only in the file or only in the recomputation."""
+    have, want = Counter(written), Counter(expected)
+    return ([f"{name}: {','.join(row)} {extra}" for row in sorted(have - want)]
+            + [f"{name}: {','.join(row)} {missing}" for row in sorted(want - have)])
+
+
+def main(argv: list[str]) -> int:
+    """Check the bundle named on the command line; return the exit status."""
+    if argv in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
+    path = Path(argv[0]) if len(argv) == 1 else None
+    if path is None or not (path.is_dir() or (path.is_file() and zipfile.is_zipfile(path))):
+        print("usage: python3 verify_draws.py BUNDLE   (an audit bundle folder or .zip)"
+              + (f"\nverify_draws.py: {path} is not a folder or a .zip" if path else ""),
+              file=sys.stderr)
+        return 2
+    audit = Audit(read_bundle(path))
+    if audit.run():
+        print("ALL DRAWS REPRODUCE")
+        return 0
+    print(f"DRAWS DO NOT REPRODUCE: {len(audit.failed)} check(s) failed "
+          f"({', '.join(audit.failed)})")
+    return 1
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
