@@ -94,8 +94,9 @@ def freeze(engine: Engine, quarter: str, policy_bytes: bytes, *, restart: bool =
 
 
 def _step(engine: Engine, quarter: str, kind: str, payload: Mapping[str, object],
-          actor: str | None) -> tuple[QuarterLog, Event]:
-    """Append one ceremony event for the quarter's latest freeze, if the rules allow it."""
+          actor: str | None) -> Event:
+    """Append one ceremony event for the quarter's latest freeze, if the rules allow it;
+    return the last event appended (after the last reveal: the seed event)."""
     name = str(Quarter.parse(quarter))
     with writing(engine, EVENT) as conn:
         events = checked_events(conn)
@@ -106,10 +107,10 @@ def _step(engine: Engine, quarter: str, kind: str, payload: Mapping[str, object]
             body["parties"] = sorted(ceremony.commitments)
         log.refuse(kind, body)
         event = append_event(conn, kind, body, actor, events[-1])
-        log = quarter_log([*events, event], name)
         if kind == "reveal":
+            log = quarter_log([*events, event], name)
             event = _seed_when_all_revealed(conn, log, event, actor) or event
-        return log, event
+        return event
 
 
 def _seed_when_all_revealed(conn: Connection, log: QuarterLog, last: Event,
@@ -129,7 +130,7 @@ def record_dice(engine: Engine, quarter: str, digits: str, actor: str | None = N
     """Record the seed "dice-v1-<digits>" from dice rolled in public; return its event."""
     seed = dice_seed(digits)
     return _step(engine, quarter, "seed",
-                 {"method": "dice", "digits": digits, "seed": seed}, actor)[1]
+                 {"method": "dice", "digits": digits, "seed": seed}, actor)
 
 
 def record_commitment(engine: Engine, quarter: str, party: str, commitment: str,
@@ -137,12 +138,12 @@ def record_commitment(engine: Engine, quarter: str, party: str, commitment: str,
     """Record a party's commitment sha256(secret); return its event."""
     return _step(engine, quarter, "commit", {"party": party_name(party),
                                               "commitment": check_commitment(commitment)},
-                 actor)[1]
+                 actor)
 
 
 def close_commitments(engine: Engine, quarter: str, actor: str | None = None) -> Event:
     """Close the commitment phase (at least two parties); reveals may follow."""
-    return _step(engine, quarter, "close", {}, actor)[1]
+    return _step(engine, quarter, "close", {}, actor)
 
 
 def record_reveal(engine: Engine, quarter: str, party: str, secret: str,
@@ -150,4 +151,4 @@ def record_reveal(engine: Engine, quarter: str, party: str, secret: str,
     """Record a party's secret, checked against its commitment; return the last event
     appended: the seed event when this was the last reveal, else the reveal."""
     return _step(engine, quarter, "reveal", {"party": party_name(party),
-                                              "secret": check_secret(secret)}, actor)[1]
+                                              "secret": check_secret(secret)}, actor)

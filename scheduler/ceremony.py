@@ -54,7 +54,7 @@ def dice_seed(digits: str) -> str:
         raise InvalidInputError(f"dice: {len(digits)} digit(s); roll at least "
                                 f"{MIN_DICE_DIGITS} (at most {MAX_DICE_DIGITS}) so that the "
                                 "seed cannot be guessed")
-    return f"{DICE}-{digits}"
+    return normalise_seed(f"{DICE}-{digits}")
 
 
 def party_name(name: str) -> str:
@@ -95,7 +95,7 @@ def check_commitment(value: str) -> str:
 def commit_reveal_seed(reveals: Mapping[str, str]) -> str:
     """Return "cr-v1-" + sha256 of "party=secret" lines, sorted by party, joined by "\\n"."""
     message = "\n".join(f"{party}={reveals[party]}" for party in sorted(reveals))
-    return f"{COMMIT_REVEAL}-{sha256_hex(message)}"
+    return normalise_seed(f"{COMMIT_REVEAL}-{sha256_hex(message)}")
 
 
 # --- a quarter's ceremony, replayed from its events -----------------------------------------

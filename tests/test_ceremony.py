@@ -102,8 +102,7 @@ def changed_enterprises(tmp_path: Path) -> Path:
 
 
 def test_freeze_fingerprint_is_the_documented_digest(frozen: str, tmp_path: Path) -> None:
-    """The fingerprint is sha256("freeze-v1:Q:" + sorted name=digest pairs)[:16] of the
-    input files the plan's bundle then carries."""
+    """The fingerprint is sha256 of "freeze-v1:Q:" and the bundle inputs' sorted digests."""
     out = ok(frozen, "freeze", "--quarter", "2026Q4").output  # same data: prints it again
     assert "already frozen" in out
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
@@ -275,8 +274,7 @@ SECRETS = {"notary-office": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
 
 
 def test_commit_reveal_derives_the_documented_seed(frozen: str, tmp_path: Path) -> None:
-    """Three parties commit (one by its own sha256), close, reveal; the seed is
-    "cr-v1-" + sha256 of "party=secret" lines sorted by party, and the plan verifies."""
+    """Three parties commit, close and reveal; the seed is cr-v1- + sha256 of sorted lines."""
     ok(frozen, "seed", "commit", "--quarter", "2026Q4", "--party", "notary-office",
        "--commitment", sha(SECRETS["notary-office"]).upper())
     ok(frozen, "seed", "commit", "--quarter", "2026Q4", "--party", "监察室", "--secret",
@@ -360,8 +358,7 @@ def test_party_committing_twice_and_lone_party_refused(frozen: str) -> None:
 
 def test_plan_event_recorded_with_bundle_and_rerun_adds_none(frozen: str,
                                                              tmp_path: Path) -> None:
-    """The manifest's head is the plan event; an identical re-run writes an equivalent
-    bundle ending at the same event and appends nothing."""
+    """The manifest's head is the plan event; an identical re-run appends no event."""
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
     ok(frozen, "plan", "--quarter", "2026Q4", "--out", str(tmp_path / "a"))
     stored = events(frozen)
@@ -377,8 +374,7 @@ def test_plan_event_recorded_with_bundle_and_rerun_adds_none(frozen: str,
 
 def test_failed_commit_removes_the_bundle(frozen: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """If storing fails after the bundle was written, the bundle is removed and no plan
-    event remains."""
+    """If storing fails after the bundle was written, the bundle and the event are gone."""
     from models import store
 
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
@@ -405,6 +401,32 @@ def test_replace_records_what_it_supersedes(loaded: str, tmp_path: Path) -> None
     assert "supersedes" in ok(loaded, "log").output
 
 
+def test_refused_import_appends_no_event(loaded: str) -> None:
+    """An import refused for a bad row changes nothing, its event included."""
+    before = events(loaded)
+    bad = Path(__file__).parent / "data" / "bad" / "enterprises_bad_check_char.csv"
+    refused(loaded, "import", "enterprises", str(bad))
+    assert events(loaded) == before
+
+
+def test_bundle_from_before_the_ceremony_still_verifies(tmp_path: Path,
+                                                        city_scenario: Scenario) -> None:
+    """A manifest without the ceremony keys verifies, warning that it was not frozen."""
+    import scheduler
+
+    bundle = city_scenario.bundle()
+    written = json.loads(bundle.files["manifest.json"])
+    for key in ("freeze", "ceremony", "events", "signer"):
+        del written[key]
+    bundle.files["manifest.json"] = json.dumps(written).encode()
+    scheduler.write_bundle(bundle, tmp_path / "old")
+    report = scheduler.verify_bundle(tmp_path / "old")
+    assert report.ok and report.warnings == [
+        'manifest.json: "freeze" is null — the registry and policy were not frozen before '
+        "the seed was drawn, so the draw cannot be shown unsteerable"]
+    assert not scheduler.verify_bundle(tmp_path / "old", strict=True).ok
+
+
 def test_log_lists_events_of_a_quarter(frozen: str) -> None:
     """`spotcheck log` lists one line per event; --quarter keeps that quarter's."""
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
@@ -417,8 +439,7 @@ def test_log_lists_events_of_a_quarter(frozen: str) -> None:
 
 
 def test_log_verify_names_first_broken_link_after_row_edit(frozen: str) -> None:
-    """Editing an event's payload in the database breaks exactly that link, and every
-    command that extends the log then refuses."""
+    """An event edited in the database is named by log verify; the log then takes no more."""
     execute(frozen, "UPDATE event_log SET payload = replace(payload, :old, :new) WHERE seq = 2",
             old='"added":16', new='"added":17')
     out = refused(frozen, "log", "verify")
@@ -482,9 +503,10 @@ def test_key_readable_by_others_is_refused(frozen: str, tmp_path: Path,
 # --- bundle zip ------------------------------------------------------------------------
 
 
-def test_bundle_zip_reproduces_the_plan_zip(frozen: str, tmp_path: Path) -> None:
-    """Zipping the folder bundle gives the byte-identical archive plan --out X.zip writes,
-    and the fingerprint plan printed for the folder."""
+def test_bundle_zip_reproduces_the_plan_zip(frozen: str, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """bundle zip of a folder gives plan --out X.zip's bytes and the SHA-256 plan printed."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")  # the same created_at twice
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
     printed = ok(frozen, "plan", "--quarter", "2026Q4", "--out", str(tmp_path / "p")).output
     zipped = CliRunner().invoke(main, ["bundle", "zip", str(tmp_path / "p")])
@@ -493,8 +515,9 @@ def test_bundle_zip_reproduces_the_plan_zip(frozen: str, tmp_path: Path) -> None
     digest = sha(archive.read_bytes())
     assert f"SHA-256 (publish this fingerprint): {digest}" in zipped.output
     assert f"publish this fingerprint: {digest}" in printed
-    ok(frozen, "plan", "--quarter", "2026Q4", "--out", str(tmp_path / "direct.zip"))
-    assert (tmp_path / "direct.zip").read_bytes() != b""
+    direct = ok(frozen, "plan", "--quarter", "2026Q4", "--out", str(tmp_path / "d.zip"))
+    assert (tmp_path / "d.zip").read_bytes() == archive.read_bytes()
+    assert f"publish this fingerprint: {digest}" in direct.output
     assert ok(frozen, "verify", "--strict", "--sha256", digest, str(archive)).exit_code == 0
 
 
@@ -518,8 +541,7 @@ def test_bundle_zip_refuses_a_private_key_in_the_folder(frozen: str, tmp_path: P
                         min_size=2, max_size=3, unique=True))
 def test_every_ceremony_frozen_plan_verifies_strictly(sc: Scenario, method: str, digits: str,
                                                       secrets: list[str]) -> None:
-    """For random registries, policies and seeds: freeze → ceremony → plan, and
-    verify --strict accepts the bundle."""
+    """For random registries and seeds, verify --strict accepts every ceremony-frozen plan."""
     with tempfile.TemporaryDirectory() as folder:
         here = Path(folder)
         url = f"sqlite:///{here / 'db.sqlite'}"

@@ -153,8 +153,7 @@ def test_plan_on_empty_database_explains(tmp_path: Path) -> None:
 
 
 def test_gbk_and_utf8_imports_store_the_same(tmp_path: Path) -> None:
-    """Importing the GBK example stores exactly what the UTF-8 example stores (the event log
-    differs only in the file it names)."""
+    """Importing the GBK example stores the registry the UTF-8 example stores."""
     examples = Path(__file__).parent.parent / "examples"
     a, b = tmp_path / "a.db", tmp_path / "b.db"
     assert run(a, "import", "enterprises", str(examples / "enterprises.csv")).exit_code == 0
