@@ -277,3 +277,20 @@ def demo(out: Path, enterprises: int) -> None:
         click.echo(line)
     if not report.ok:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.argument("enterprise_id", required=False)
+@click.option("--inspector", "inspector_id", metavar="ID",
+              help="Explain one officer's visits and utilisation instead.")
+def explain(bundle: Path, enterprise_id: str | None, inspector_id: str | None) -> None:
+    """Say why an enterprise was or was not drawn, and why its team is who it is."""
+    from .explain import explain_enterprise, explain_inspector
+
+    if (enterprise_id is None) == (inspector_id is None):
+        raise click.UsageError("give either ENTERPRISE_ID or --inspector ID")
+    lines = (explain_inspector(bundle, inspector_id) if inspector_id is not None
+             else explain_enterprise(bundle, enterprise_id or ""))
+    for line in lines:
+        click.echo(line)

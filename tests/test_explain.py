@@ -18,6 +18,7 @@ from builders import Scenario, enterprise, inspector
 
 import scheduler
 from scheduler import Conflict, Registry
+from scheduler.demo import synthetic_city
 from scheduler.explain import explain_enterprise, explain_inspector
 
 QUARTER = "2026Q4"
@@ -330,3 +331,27 @@ def test_task_cooldown_scope_counts_only_the_same_task() -> None:
     assert "DRAWN at rank 1" in kept
     cooled = "\n".join(explain_enterprise(bundle, ids[1]))
     assert "EXCLUDED by cooldown: inspected on 2026-07-01 (task SP" in cooled
+
+
+def test_explain_command_prints_the_enterprise_and_inspector_views(tmp_path: Path) -> None:
+    """`spotcheck explain` prints both views from a bundle and refuses unknown ids."""
+    from click.testing import CliRunner
+
+    from scheduler.cli import main
+
+    registry = synthetic_city(3000)
+    policy, policy_bytes = scheduler.load_policy()
+    plan = scheduler.plan_quarter(registry, policy, "2026Q4", "explain-cli")
+    path = scheduler.write_bundle(scheduler.build_bundle(
+        plan, registry, policy_bytes, created_at="2026-10-01T00:00:00Z"), tmp_path / "b")
+    drawn = plan.draws[0].enterprise_id
+    runner = CliRunner()
+    result = runner.invoke(main, ["explain", str(path), drawn])
+    assert result.exit_code == 0, result.output
+    assert drawn in result.output and "DRAWN" in result.output
+    officer = plan.assignments[0].inspector_id
+    result = runner.invoke(main, ["explain", str(path), "--inspector", officer])
+    assert result.exit_code == 0, result.output
+    assert officer in result.output and "utilisation" in result.output
+    assert runner.invoke(main, ["explain", str(path), "913301029999999999"]).exit_code == 1
+    assert runner.invoke(main, ["explain", str(path)]).exit_code == 2
