@@ -106,7 +106,7 @@ def read_bundle(path: Path) -> dict[str, bytes]:
     return files
 
 
-def table(files: dict[str, bytes], name: str) -> list[dict[str, str]]:
+def read_table(files: dict[str, bytes], name: str) -> list[dict[str, str]]:
     """Return a bundle CSV's rows as dicts, refusing a wrong header or row width."""
     if name not in files:
         raise BundleError(f"{name} is missing from the bundle")
@@ -199,6 +199,9 @@ class Quarter:
             raise BundleError(f"manifest.json: quarter {text!r} is not YYYYQn")
         return cls(int(match.group(1)), int(match.group(2)))
 
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.number}"
+
     @property
     def start(self) -> date:
         """Return the quarter's first day."""
@@ -241,14 +244,18 @@ class Staffing:
         self.recused: dict[str, set[str]] = defaultdict(set)
         for inspector_id, enterprise_id in conflicts:
             self.recused[enterprise_id].add(inspector_id)
+        self.pools: dict[tuple[str, str, frozenset[str]], frozenset[str]] = {}
 
     def lawful(self, enterprise_id: str, jurisdiction: str, department: str,
-               qualifications: frozenset[str]) -> set[str]:
+               qualifications: frozenset[str]) -> frozenset[str]:
         """Return the officers who may serve on this enterprise's visit for this department."""
-        recused = self.recused.get(enterprise_id, set())
-        return {o.inspector_id for o in self.by_department.get(department, ())
-                if jurisdiction.startswith(o.jurisdiction)
-                and qualifications <= o.qualifications and o.inspector_id not in recused}
+        key = (jurisdiction, department, qualifications)
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = frozenset(
+                o.inspector_id for o in self.by_department.get(department, ())
+                if jurisdiction.startswith(o.jurisdiction) and qualifications <= o.qualifications)
+        return pool - self.recused.get(enterprise_id, set())
 
 
 @dataclass(frozen=True)
@@ -268,6 +275,14 @@ class Audit:
         self.failed: list[str] = []
         self.expected_draws: list[tuple[str, ...]] = []    # draws.csv rows as recomputed
         self.expected_skips: list[tuple[str, ...]] = []    # (task, enterprise_id, ticket)
+        self._tables: dict[str, list[dict[str, str]]] = {}
+        self.officers: dict[str, Officer] = {}
+
+    def table(self, name: str) -> list[dict[str, str]]:
+        """Return one CSV of the bundle as dicts, read once."""
+        if name not in self._tables:
+            self._tables[name] = read_table(self.files, name)
+        return self._tables[name]
 
     def check(self, name: str, problems: list[str], summary: str) -> None:
         """Report one check: `ok` with its summary, or FAIL with the first problems."""
@@ -302,13 +317,13 @@ class Audit:
         quarter, seed_digest = self._check_manifest(manifest)
         self._check_digests(manifest)
         policy = self._check_policy(manifest)
-        rows = table(files, "inputs/enterprises.csv")
+        rows = self.table("inputs/enterprises.csv")
         enterprises = {r["enterprise_id"]: r for r in rows}
         if len(enterprises) != len(rows):
             raise BundleError("inputs/enterprises.csv lists an enterprise_id twice")
-        strata = self._check_eligibility(policy, quarter, enterprises)
         recorded = {(r["task"], r["tier"], r["jurisdiction"]): r
-                    for r in table(files, "strata.csv")}
+                    for r in self.table("strata.csv")}
+        strata = self._check_eligibility(policy, quarter, enterprises, recorded)
         self._check_targets(policy, quarter, seed_digest, strata, recorded)
         self._check_tickets(quarter, seed_digest)
         staffing = self._staffing(quarter)
@@ -389,9 +404,10 @@ class Audit:
     # -- eligibility and round-v1 -----------------------------------------------------------
 
     def _check_eligibility(self, policy: Policy, quarter: Quarter,
-                           enterprises: dict[str, dict[str, str]]) -> dict[Key, Stratum]:
+                           enterprises: dict[str, dict[str, str]],
+                           recorded: dict[Key, dict[str, str]]) -> dict[Key, Stratum]:
         """Return every stratum with a round this quarter; check them against strata.csv."""
-        history = table(self.files, "inputs/history.csv")
+        history = self.table("inputs/history.csv")
         problems = []
         unknown = sorted({e["tier"] for e in enterprises.values()} - set(policy.tiers))
         if unknown:
@@ -419,8 +435,6 @@ class Audit:
                 if months == 0 or seen is None or seen < quarter.cooldown_threshold(months):
                     eligible[key].append(eid)
         strata = {key: Stratum(len(members[key]), eligible[key]) for key in sorted(members)}
-        recorded = {(r["task"], r["tier"], r["jurisdiction"]): r for r in table(self.files,
-                                                                                "strata.csv")}
         for key in sorted(set(strata) | set(recorded)):
             if key not in recorded:
                 problems.append(f"stratum {'/'.join(key)} has a round but is not in strata.csv")
@@ -435,7 +449,7 @@ class Audit:
                                 f"{len(strata[key].eligible)}")
         self.check("eligibility", problems,
                    f"{len(strata)} strata (task, tier, jurisdiction) with a round in "
-                   f"{quarter.year}Q{quarter.number}; scope and cooldown give the population "
+                   f"{quarter}; scope and cooldown give the population "
                    "and eligible counts of strata.csv")
         return strata
 
@@ -447,7 +461,7 @@ class Audit:
                 continue
             task, tier_name, jurisdiction = key
             tier = policy.tiers[tier_name]
-            digest = sha256_hex(f"round-v1:{seed_digest}:{quarter.year}Q{quarter.number}:"
+            digest = sha256_hex(f"round-v1:{seed_digest}:{quarter}:"
                                 f"{task}:{tier_name}:{jurisdiction}")
             v = Fraction(int(digest[:16], 16), 2**64)
             target = min(len(stratum.eligible), (tier.ratio * stratum.population + v) // 1)
@@ -461,11 +475,11 @@ class Audit:
     # -- draw-v1 ------------------------------------------------------------------------------
 
     def _check_tickets(self, quarter: Quarter, seed_digest: str) -> None:
-        q = f"{quarter.year}Q{quarter.number}"
+        q = str(quarter)
         problems = []
         counted = 0
         for name in ("draws.csv", "skipped.csv"):
-            for row in table(self.files, name):
+            for row in self.table(name):
                 counted += 1
                 ticket = sha256_hex(f"draw-v1:{seed_digest}:{q}:{row['task']}:"
                                     f"{row['enterprise_id']}")
@@ -480,19 +494,19 @@ class Audit:
             officers = [Officer(r["inspector_id"], r["department"], r["jurisdiction"],
                                 frozenset(q for q in r["qualifications"].split(";") if q),
                                 int(r["capacity"]), date.fromisoformat(r["certificate_expiry"]))
-                        for r in table(self.files, "inputs/inspectors.csv")]
+                        for r in self.table("inputs/inspectors.csv")]
         except ValueError as exc:
             raise BundleError(f"inputs/inspectors.csv: {exc}") from exc
         self.officers = {o.inspector_id: o for o in officers}
-        self.conflicts = {(r["inspector_id"], r["enterprise_id"])
-                          for r in table(self.files, "inputs/conflicts.csv")}
-        return Staffing(officers, self.conflicts, quarter)
+        conflicts = {(r["inspector_id"], r["enterprise_id"])
+                     for r in self.table("inputs/conflicts.csv")}
+        return Staffing(officers, conflicts, quarter)
 
     def _check_draws(self, policy: Policy, quarter: Quarter, seed_digest: str,
                      strata: dict[Key, Stratum], recorded: dict[Key, dict[str, str]],
                      enterprises: dict[str, dict[str, str]], staffing: Staffing) -> None:
         """Redo each stratum's bottom-k draw (with skips) and compare with the files."""
-        q = f"{quarter.year}Q{quarter.number}"
+        q = str(quarter)
         eligible_for: dict[str, set[str]] = defaultdict(set)
         for (task, _, _), stratum in strata.items():
             eligible_for[task].update(stratum.eligible)
@@ -560,12 +574,12 @@ class Audit:
                 problems.append(f"stratum {'/'.join(key)}: strata.csv says {row['drawn']} "
                                 f"drawn, the draw gives {taken}")
         self.expected_draws, self.expected_skips = draws, sorted(skips)
-        written = [tuple(r.values()) for r in table(self.files, "draws.csv")]
+        written = [tuple(r.values()) for r in self.table("draws.csv")]
         problems += _differences("draws.csv", written, draws,
                                  "is drawn in the bundle but not by the rules",
                                  "is drawn by the rules but missing from the bundle")
         written_skips = sorted((r["task"], r["enterprise_id"], r["ticket"])
-                               for r in table(self.files, "skipped.csv"))
+                               for r in self.table("skipped.csv"))
         problems += _differences("skipped.csv", written_skips, self.expected_skips,
                                  "is skipped in the bundle but has a lawful team",
                                  "has no lawful team, so should be skipped")
@@ -576,7 +590,7 @@ class Audit:
 
     def _check_allocation(self, recorded: dict[Key, dict[str, str]]) -> None:
         shortfalls = {(r["task"], r["tier"], r["jurisdiction"]): r
-                      for r in table(self.files, "shortfalls.csv")}
+                      for r in self.table("shortfalls.csv")}
         problems = []
         cut = 0
         for key, row in recorded.items():
@@ -617,13 +631,13 @@ class Audit:
 
     def _check_teams(self, policy: Policy, quarter: Quarter, seed_digest: str,
                      enterprises: dict[str, dict[str, str]], staffing: Staffing) -> None:
-        q = f"{quarter.year}Q{quarter.number}"
+        q = str(quarter)
         expected: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for task, _, _, eid, _, _ in (tuple(r.values()) for r in table(self.files, "draws.csv")):
+        for task, _, _, eid, _, _ in (tuple(r.values()) for r in self.table("draws.csv")):
             if task in policy.tasks:
                 expected[(eid, policy.tasks[task].department)].add(task)
         visits = {(r["enterprise_id"], r["department"]): r["tasks"]
-                  for r in table(self.files, "visits.csv")}
+                  for r in self.table("visits.csv")}
         problems = [f"visits.csv: {eid} ({dept}) carries out {visits.get((eid, dept))!r}, the "
                     f"draws give {';'.join(sorted(expected.get((eid, dept), ()))) or 'no visit'}"
                     for eid, dept in sorted(set(visits) | set(expected))
@@ -633,7 +647,7 @@ class Audit:
 
         teams: dict[tuple[str, str], list[str]] = defaultdict(list)
         costs = []
-        for row in table(self.files, "assignments.csv"):
+        for row in self.table("assignments.csv"):
             eid, dept, officer = row["enterprise_id"], row["department"], row["inspector_id"]
             teams[(eid, dept)].append(officer)
             cost = int(sha256_hex(f"assign-v1:{seed_digest}:{q}:{eid}:{officer}")[:10], 16)
@@ -676,8 +690,8 @@ class Audit:
                  "visits": "visits.csv", "assignments": "assignments.csv",
                  "enterprises": "inputs/enterprises.csv", "inspectors": "inputs/inspectors.csv",
                  "conflicts": "inputs/conflicts.csv", "history": "inputs/history.csv"}
-        found: dict[str, int] = {key: len(table(self.files, name)) for key, name in files.items()}
-        found["total_cost"] = sum(int(r["cost"]) for r in table(self.files, "assignments.csv")
+        found: dict[str, int] = {key: len(self.table(name)) for key, name in files.items()}
+        found["total_cost"] = sum(int(r["cost"]) for r in self.table("assignments.csv")
                                   if r["cost"].isdigit())
         problems = [f"counts.{key} is {counts.get(key)!r}, the files give {value}"
                     for key, value in found.items() if counts.get(key) != value]

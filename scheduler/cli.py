@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -13,6 +14,7 @@ import click
 
 from .cli_ceremony import COMMANDS
 from .errors import SpotcheckError
+from .progress import Progress, progress_for
 
 
 def _fail(exc: SpotcheckError) -> NoReturn:
@@ -43,11 +45,14 @@ class _Group(click.Group):
 @click.option("--actor", envvar="SPOTCHECK_ACTOR", default=None, metavar="NAME",
               help="Who is acting, recorded in the event log (env SPOTCHECK_ACTOR; "
                    "default: the OS user).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No progress bars and no summaries: only errors, warnings, verdicts and "
+                   "fingerprints to publish. (Progress shows only when stderr is a terminal.)")
 @click.version_option(package_name="spotcheck")
 @click.pass_context
-def main(ctx: click.Context, db_url: str | None, actor: str | None) -> None:
+def main(ctx: click.Context, db_url: str | None, actor: str | None, quiet: bool) -> None:
     """spotcheck — credit-tiered double-random (双随机) inspection plans with audit bundles."""
-    ctx.obj = {"db_url": db_url, "actor": actor}
+    ctx.obj = {"db_url": db_url, "actor": actor, "quiet": quiet}
 
 
 for _command in COMMANDS:
@@ -60,6 +65,34 @@ def _engine(ctx: click.Context) -> Any:
     return open_database(ctx.obj["db_url"])
 
 
+def _quiet(ctx: click.Context) -> bool:
+    return bool((ctx.obj or {}).get("quiet"))
+
+
+def _say(ctx: click.Context, text: str) -> None:
+    """Print information a planner may skip: silent with --quiet."""
+    if not _quiet(ctx):
+        click.echo(text)
+
+
+def _progress(ctx: click.Context, command: str) -> Progress:
+    """Return the command's progress reporter, its open line ended if the command fails."""
+    return ctx.with_resource(progress_for(command, quiet=_quiet(ctx)))
+
+
+def _file_sha256(file: Path, progress: Progress) -> str:
+    """Return the SHA-256 of a file, read in 1 MiB chunks counted on the progress bar."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    with file.open("rb") as handle, progress.tally("checksum", file.stat().st_size,
+                                                   "B") as tally:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+            tally.advance(len(chunk))
+    return sha.hexdigest()
+
+
 @main.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
@@ -67,7 +100,7 @@ def init(ctx: click.Context) -> None:
     from models.database import database_url
 
     _engine(ctx)
-    click.echo(f"database ready: {database_url(ctx.obj['db_url'])}")
+    _say(ctx, f"database ready: {database_url(ctx.obj['db_url'])}")
 
 
 @main.command("import")
@@ -82,8 +115,6 @@ def import_(ctx: click.Context, kind: str, file: Path, policy_path: Path | None)
     Enterprises and inspectors files are full snapshots that replace the registry;
     conflicts and history are appended, ignoring exact duplicates.
     """
-    import hashlib
-
     from models import store
 
     from .policy import load_policy
@@ -92,24 +123,34 @@ def import_(ctx: click.Context, kind: str, file: Path, policy_path: Path | None)
     if not file.exists():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
     engine = _engine(ctx)
-    with file.open("rb") as handle:
-        source = {"file": file.name, "sha256": hashlib.file_digest(handle, "sha256").hexdigest()}
+    progress = _progress(ctx, "import")
+    source = {"file": file.name, "sha256": _file_sha256(file, progress)}
     logged: dict[str, Any] = {"actor": ctx.obj["actor"], "source": source}
+    # The readers check each row as they read it: reading and validating are one stage.
+    progress.stage("read and validate")
     if kind == "enterprises":
         policy, _ = load_policy(policy_path)
-        report = store.import_enterprises(
-            engine, read_enterprises(file, tiers=sorted(policy.tiers)), **logged)
+        enterprises = read_enterprises(file, tiers=sorted(policy.tiers))
+        progress.stage("store")
+        report = store.import_enterprises(engine, enterprises, **logged)
     elif kind == "inspectors":
-        report = store.import_inspectors(engine, read_inspectors(file), **logged)
+        inspectors = read_inspectors(file)
+        progress.stage("store")
+        report = store.import_inspectors(engine, inspectors, **logged)
     elif kind == "conflicts":
         enterprise_ids, inspector_ids = store.known_ids(engine)
-        report = store.import_conflicts(engine, read_conflicts(
-            file, inspector_ids=inspector_ids, enterprise_ids=enterprise_ids), **logged)
+        conflicts = read_conflicts(file, inspector_ids=inspector_ids,
+                                   enterprise_ids=enterprise_ids)
+        progress.stage("store")
+        report = store.import_conflicts(engine, conflicts, **logged)
     else:
-        report = store.import_history(engine, read_history(file), **logged)
-    click.echo(f"imported {kind} from {file}")
+        history = read_history(file)
+        progress.stage("store")
+        report = store.import_history(engine, history, **logged)
+    progress.finish()
+    _say(ctx, f"imported {kind} from {file}")
     for line in report.lines():
-        click.echo(f"  {line}")
+        _say(ctx, f"  {line}")
 
 
 def _print_plan(plan: Any, registry: Any) -> None:
@@ -176,12 +217,15 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
         raise SpotcheckError(f"{out}: already exists and is not empty; choose another --out")
     signer = load_signer(key_path) if key_path else None
     engine = _engine(ctx)
+    progress = _progress(ctx, "plan")
+    progress.stage("load registry")
     registry = store.load_registry(engine)
     store.require_registry(registry)
     inputs = input_files(registry, policy_bytes)
     digests = {file: digest(data) for file, data in inputs.items()}
     chosen = quarter_state(engine, name).seed_for_plan(seed, digests)
-    result = plan_quarter(registry, policy, name, chosen.seed)
+    result = plan_quarter(registry, policy, name, chosen.seed, on_stage=progress.stage)
+    progress.stage("bundle")
     files = bundle_files(result, registry, policy_bytes, inputs)
     plan_id = plan_identifier(result.quarter, result.seed_hash, digests)
     evidence = store.PlanEvidence(
@@ -189,40 +233,52 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
         freeze=chosen.freeze.seq if chosen.freeze else None,
         seed_event=chosen.seed_event.seq if chosen.seed_event else None)
     created_at = _created_at()
-    written: list[Path] = []
+    # The bundle is written inside the storing transaction but only staged, in a hidden
+    # folder beside --out, and moved to --out once the plan is committed: a process killed
+    # before the commit (kill -9, power cut) must not leave a bundle that verifies for a
+    # plan the database never stored. Killed after it, the same command writes it again.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staged = staging / out.name
 
     def publish(chain: list[Any]) -> str:
         bundle = build_bundle(result, registry, policy_bytes, created_at=created_at,
                               files=files, signer=signer,
                               provenance=Provenance(tuple(chain), chosen.freeze,
                                                     chosen.seed_event))
-        written.append(write_bundle(bundle, out))
+        write_bundle(bundle, staged)
         return bundle.files["manifest.json"].decode()
 
+    progress.stage("store and write")
     try:
         superseded = store.store_plan(engine, result, plan_id, publish, replace=replace,
                                       evidence=evidence, actor=ctx.obj["actor"])
-    except BaseException:
-        for path in written:
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-        raise
-    _print_plan(result, registry)
-    click.echo(f"\nplan {plan_id} stored; audit bundle written to {out}")
+        try:
+            if out.is_dir():
+                out.rmdir()  # the empty folder --out named (a non-empty one was refused)
+            os.replace(staged, out)
+        except OSError as exc:
+            raise SpotcheckError(
+                f"plan {plan_id} is stored, but its bundle could not be moved to {out} "
+                f"({exc}); run the same command with another --out to write it") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    progress.finish()
+    if not _quiet(ctx):
+        _print_plan(result, registry)
+    _say(ctx, f"\nplan {plan_id} stored; audit bundle written to {out}")
     if superseded:
-        click.echo(f"plan {superseded} is now marked superseded")
+        _say(ctx, f"plan {superseded} is now marked superseded")
     if chosen.freeze is not None:
-        click.echo(f"freeze: {chosen.freeze.label()}, fingerprint "
-                   f"{chosen.freeze.payload.get('fingerprint')}")
+        _say(ctx, f"freeze: {chosen.freeze.label()}, fingerprint "
+                  f"{chosen.freeze.payload.get('fingerprint')}")
     if chosen.seed_event is not None:
-        click.echo(f"seed: {chosen.seed} ({chosen.seed_event.payload.get('method')}, "
-                   f"{chosen.seed_event.label()})")
+        _say(ctx, f"seed: {chosen.seed} ({chosen.seed_event.payload.get('method')}, "
+                  f"{chosen.seed_event.label()})")
     if chosen.warning:
         click.echo(f"WARNING: {chosen.warning}")
     if signer is not None:
-        click.echo(f"signed: manifest.sig (key {signer.fingerprint[:16]}…)")
+        _say(ctx, f"signed: manifest.sig (key {signer.fingerprint[:16]}…)")
     how = "" if out.suffix.lower() == ".zip" else \
         " (of its deterministic .zip: `spotcheck bundle zip`)"
     click.echo(f"bundle SHA-256{how} — publish this fingerprint: {bundle_fingerprint(out)}")
@@ -237,11 +293,16 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
               help="The bureau's Ed25519 public key (PEM): manifest.sig must verify with it.")
 @click.option("--sha256", "published", metavar="HEX",
               help="The bundle's published SHA-256: the bundle must have exactly this one.")
-def verify(bundle: Path, strict: bool, pubkey: Path | None, published: str | None) -> None:
+@click.pass_context
+def verify(ctx: click.Context, bundle: Path, strict: bool, pubkey: Path | None,
+           published: str | None) -> None:
     """Reproduce a plan from its audit bundle alone; exit 0 only if everything matches."""
     from .verify import verify_bundle
 
-    report = verify_bundle(bundle, strict=strict, pubkey=pubkey, sha256=published)
+    progress = _progress(ctx, "verify")
+    report = verify_bundle(bundle, strict=strict, pubkey=pubkey, sha256=published,
+                           on_stage=progress.stage)
+    progress.finish()
     for line in report.lines():
         click.echo(line)
     if not report.ok:
@@ -253,7 +314,8 @@ def verify(bundle: Path, strict: bool, pubkey: Path | None, published: str | Non
               show_default=True, help="Folder for the demo's audit bundle (replaced if a bundle).")
 @click.option("--enterprises", type=click.IntRange(1_000, 5_000_000), default=200_000,
               show_default=True, help="Size of the synthetic city.")
-def demo(out: Path, enterprises: int) -> None:
+@click.pass_context
+def demo(ctx: click.Context, out: Path, enterprises: int) -> None:
     """Plan a quarter for a synthetic city, write its bundle and verify it; no set-up needed."""
     from .bundle import build_bundle, write_bundle
     from .demo import DEMO_QUARTER, DEMO_SEED, synthetic_city
@@ -264,15 +326,23 @@ def demo(out: Path, enterprises: int) -> None:
     if out.exists() and (out / "manifest.json").exists():
         shutil.rmtree(out)
     policy, policy_bytes = load_policy()
-    click.echo(f"generating a synthetic city of {enterprises:,} enterprises ...")
+    progress = _progress(ctx, "demo")
+    _say(ctx, f"generating a synthetic city of {enterprises:,} enterprises ...")
+    progress.stage("synthetic city")
     registry = synthetic_city(enterprises)
-    click.echo(f"planning {DEMO_QUARTER} with seed {DEMO_SEED} and the shipped policy ...")
-    result = plan_quarter(registry, policy, DEMO_QUARTER, DEMO_SEED)
+    progress.stage("done")
+    _say(ctx, f"planning {DEMO_QUARTER} with seed {DEMO_SEED} and the shipped policy ...")
+    result = plan_quarter(registry, policy, DEMO_QUARTER, DEMO_SEED,
+                          on_stage=progress.stages("plan"))
+    progress.stage("bundle")
     bundle = build_bundle(result, registry, policy_bytes, created_at=_created_at())
     written = write_bundle(bundle, out)
-    _print_plan(result, registry)
-    click.echo(f"\naudit bundle written to {written}; verifying it from the files alone ...")
-    report = verify_bundle(written)
+    progress.stage("done")
+    if not _quiet(ctx):
+        _print_plan(result, registry)
+    _say(ctx, f"\naudit bundle written to {written}; verifying it from the files alone ...")
+    report = verify_bundle(written, on_stage=progress.stages("verify"))
+    progress.finish()
     for line in report.lines():
         click.echo(line)
     if not report.ok:

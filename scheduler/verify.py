@@ -33,7 +33,7 @@ from .bundle import (
 from .errors import SpotcheckError
 from .hashes import ALGORITHMS, cost, normalise_seed, sha256_hex, ticket
 from .optimality import certify
-from .plan import plan_quarter
+from .plan import StageHook, plan_quarter
 from .policy import parse_policy
 from .provenance import check_provenance
 from .quarter import Quarter
@@ -83,16 +83,24 @@ class _Stop(Exception):
     """Raised inside verification when nothing further can be checked."""
 
 
+def _no_stage(stage: str) -> None:
+    return None
+
+
 def verify_bundle(path: str | Path, *, strict: bool = False, pubkey: str | Path | None = None,
-                  sha256: str | None = None) -> VerificationReport:
+                  sha256: str | None = None,
+                  on_stage: StageHook = _no_stage) -> VerificationReport:
     """Return the verification report of the bundle at `path` (a folder or .zip).
 
     `strict`: warnings fail too (no freeze, no ceremony seed, files the manifest does not
     cover). `pubkey`: manifest.sig must verify with this Ed25519 public key (PEM).
-    `sha256`: the published fingerprint the bundle's SHA-256 must equal.
+    `sha256`: the published fingerprint the bundle's SHA-256 must equal. `on_stage(name)`
+    is called as each phase starts ("read", then plan_quarter's stages, "teams",
+    "optimality", "done"), for progress reports only.
     """
     report = VerificationReport(str(path), strict=strict)
     try:
+        on_stage("read")
         if sha256 is not None:
             actual = bundle_fingerprint(path)
             if actual != sha256.strip().lower():
@@ -105,11 +113,12 @@ def verify_bundle(path: str | Path, *, strict: bool = False, pubkey: str | Path 
         if strangers:
             report.warnings.append(f"{', '.join(strangers)}: not part of an audit bundle and "
                                    "not covered by manifest.json")
-        _verify(bundle, report)
+        _verify(bundle, report, on_stage)
     except _Stop:
         pass
     except SpotcheckError as exc:
         report.mismatches.append(str(exc))
+    on_stage("done")
     return report
 
 
@@ -134,7 +143,7 @@ def _check_signature(bundle: Bundle, pubkey: str | Path | None,
         report.notes.append(f"signature: {SIGNATURE_FILE} verifies with {Path(pubkey).name}")
 
 
-def _verify(bundle: Bundle, report: VerificationReport) -> None:
+def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> None:
     fail = report.mismatches.append
     try:
         manifest: dict[str, Any] = bundle.manifest
@@ -200,7 +209,7 @@ def _verify(bundle: Bundle, report: VerificationReport) -> None:
     report.mismatches += found.mismatches
     report.warnings += found.warnings
 
-    plan = plan_quarter(registry, policy, quarter, seed)
+    plan = plan_quarter(registry, policy, quarter, seed, on_stage=on_stage)
     reproduced = output_files(plan)
     for name in OUTPUT_FILES:
         if name not in bundle.files:
@@ -211,10 +220,12 @@ def _verify(bundle: Bundle, report: VerificationReport) -> None:
         if manifest.get("outputs", {}).get(name) != digest(bundle.files[name]):
             fail(f"{name} does not match the digest recorded in manifest.json")
 
+    on_stage("teams")
     if "draws.csv" in bundle.files:
         _check_tickets(bundle, seed, str(quarter), fail)
     if "assignments.csv" in bundle.files and "visits.csv" in bundle.files:
         _check_teams(bundle, registry, policy.team_size, quarter, seed, fail)
+    on_stage("optimality")
     _check_optimal(plan.staffing, plan, fail)
     report.counts = {"strata": len(plan.strata), "draws": len(plan.draws),
                      "skipped": len(plan.skipped), "visits": len(plan.visits),

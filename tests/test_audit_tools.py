@@ -438,6 +438,7 @@ def postgres_findings(url: str, bundle: Path) -> list[dict[str, Any]]:
                 statements = []
             with (bundle / copy.group(2)).open("rb") as handle:
                 cursor.copy_expert(f"COPY {copy.group(1)} FROM STDIN {copy.group(3)}", handle)
+        cursor.execute("\n".join(statements))
         cursor.execute(typed_in(audit_sql("-- postgres: draws"), bundle))
         result = cursor.fetchall()
     finally:
