@@ -416,8 +416,8 @@ class Audit:
         try:
             for h in history:
                 day = date.fromisoformat(h["inspected_on"])
-                for key in ((h["enterprise_id"], None), (h["enterprise_id"], h["task"])):
-                    latest[key] = max(latest.get(key, day), day)
+                for seen_for in ((h["enterprise_id"], None), (h["enterprise_id"], h["task"])):
+                    latest[seen_for] = max(latest.get(seen_for, day), day)
         except ValueError as exc:
             raise BundleError(f"inputs/history.csv: {exc}") from exc
         rounds = {name for name, tier in policy.tiers.items() if quarter.number in tier.quarters}
