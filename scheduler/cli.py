@@ -303,6 +303,11 @@ def verify(ctx: click.Context, bundle: Path, strict: bool, pubkey: Path | None,
     report = verify_bundle(bundle, strict=strict, pubkey=pubkey, sha256=published,
                            on_stage=progress.stage)
     progress.finish()
+    _print_verdict(report)
+
+
+def _print_verdict(report: Any) -> None:
+    """Print a verification report; exit 1 unless it verified."""
     for line in report.lines():
         click.echo(line)
     if not report.ok:
@@ -343,10 +348,7 @@ def demo(ctx: click.Context, out: Path, enterprises: int) -> None:
     _say(ctx, f"\naudit bundle written to {written}; verifying it from the files alone ...")
     report = verify_bundle(written, on_stage=progress.stages("verify"))
     progress.finish()
-    for line in report.lines():
-        click.echo(line)
-    if not report.ok:
-        sys.exit(1)
+    _print_verdict(report)
 
 
 @main.command()
