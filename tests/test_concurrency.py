@@ -355,8 +355,11 @@ def test_kill_during_plan_storage_leaves_no_plan_and_no_bundle(
 
     def bundle_written() -> bool:
         """Whether the whole bundle is written, in place or staged: the store has begun."""
-        return out.parent.exists() and any(
-            path.parent.name == out.name for path in out.parent.rglob("manifest.json"))
+        try:
+            return out.parent.exists() and any(
+                path.parent.name == out.name for path in out.parent.rglob("manifest.json"))
+        except FileNotFoundError:  # a staging folder was renamed while we looked
+            return False
 
     run = spawn(*command)
     wait_until(bundle_written, "the plan's bundle is written")
