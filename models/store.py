@@ -467,6 +467,26 @@ def _active_plan(conn: Connection, key: str) -> str | None:
                         ).scalar_one_or_none()
 
 
+def _refuse_overlap(conn: Connection, quarter: str, key: str, tasks: str) -> None:
+    """Refuse a plan sharing a task with another active plan of the quarter's other task sets.
+
+    A task is drawn once a quarter: two active plans drawing the same task would inspect
+    its strata twice, so only plans for disjoint task sets may be active side by side.
+    """
+    mine = set(tasks.split(","))
+    others = conn.execute(select(PLAN.c.plan_id, PLAN.c.tasks).where(
+        PLAN.c.quarter == quarter, PLAN.c.active_key.is_not(None),
+        PLAN.c.active_key != key).order_by(PLAN.c.plan_id)).all()
+    for other_id, other_tasks in others:
+        shared = sorted(mine & set(other_tasks.split(",")))
+        if shared:
+            raise InfeasiblePlanError(
+                f"plan {other_id} (tasks {other_tasks}) is active for quarter {quarter} and "
+                f"already draws task(s) {', '.join(shared)}; nothing was stored. A task is "
+                "drawn once a quarter: plan the same task set with --replace, or plan only "
+                "tasks no active plan draws.")
+
+
 def _set_status(conn: Connection, plan_id: str, key: str | None,
                 superseded_by: str | None) -> None:
     conn.execute(update(PLAN).where(PLAN.c.plan_id == plan_id).values(
@@ -501,7 +521,8 @@ def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: Manifest
     command line checked them; they are checked again under the write lock, in case the
     quarter was frozen again meanwhile).
 
-    At most one plan is active per (quarter, task set); plans for other task sets coexist.
+    At most one plan is active per (quarter, task set); plans for disjoint task sets
+    coexist, and a plan sharing a task with another active plan of the quarter is refused.
     If one is active already, this raises InfeasiblePlanError naming it, unless `replace`:
     then the old plan is marked superseded (superseded_by = this plan_id) and kept with all
     its rows, for audit. Storing a plan_id that is already stored:
@@ -525,6 +546,7 @@ def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: Manifest
             events = checked_events(conn)
             _check_evidence(events, plan, evidence)
             active = _active_plan(conn, key)
+            _refuse_overlap(conn, plan.quarter, key, tasks)
             stored = conn.execute(select(PLAN).where(PLAN.c.plan_id == plan_id)).first()
             if stored is not None:
                 return _store_again(conn, plan, plan_id, stored._mapping, active, replace, key,

@@ -305,9 +305,11 @@ def plans(registry: Registry) -> dict[str, Plan]:
     """Plans of 2026Q4: two seeds over all tasks, and one over the first task only."""
     policy, _ = load_policy()
     first_task = policy.model_copy(update={"tasks": policy.tasks[:1]})
+    other_tasks = policy.model_copy(update={"tasks": policy.tasks[1:]})
     return {"seed-1": plan_quarter(registry, policy, "2026Q4", "seed-1"),
             "seed-2": plan_quarter(registry, policy, "2026Q4", "seed-2"),
-            "GS only": plan_quarter(registry, first_task, "2026Q4", "seed-1")}
+            "GS only": plan_quarter(registry, first_task, "2026Q4", "seed-1"),
+            "not GS": plan_quarter(registry, other_tasks, "2026Q4", "seed-1")}
 
 
 def statuses(engine: Engine) -> dict[str, tuple[str, str | None]]:
@@ -354,11 +356,22 @@ def test_replace_supersedes_and_keeps_the_old_plan(engine: Engine,
     assert len(rows_of(engine, draws, draws.c.plan_id == "P2")) == len(plans["seed-2"].draws)
 
 
-def test_plans_for_different_task_sets_coexist(engine: Engine, plans: dict[str, Plan]) -> None:
-    """A plan for another task set of the same quarter is stored alongside, both active."""
+def test_plans_for_disjoint_task_sets_coexist(engine: Engine, plans: dict[str, Plan]) -> None:
+    """Plans of the same quarter for task sets sharing no task are both active."""
+    store.store_plan(engine, plans["GS only"], "P3", "{}", replace=False)
+    assert store.store_plan(engine, plans["not GS"], "P4", "{}", replace=False) is None
+    assert statuses(engine) == {"P3": ("active", None), "P4": ("active", None)}
+
+
+def test_plan_sharing_a_task_with_an_active_plan_is_refused(
+        engine: Engine, plans: dict[str, Plan]) -> None:
+    """A plan that would draw a task another active plan already draws is refused, even with
+    replace, and nothing of it is stored."""
     store.store_plan(engine, plans["seed-1"], "P1", "{}", replace=False)
-    assert store.store_plan(engine, plans["GS only"], "P3", "{}", replace=False) is None
-    assert statuses(engine) == {"P1": ("active", None), "P3": ("active", None)}
+    for replace in (False, True):
+        with pytest.raises(InfeasiblePlanError, match=r"plan P1 .*already draws task\(s\) GS-QY"):
+            store.store_plan(engine, plans["GS only"], "P3", "{}", replace=replace)
+    assert statuses(engine) == {"P1": ("active", None)}
 
 
 def test_identical_rerun_is_already_stored(engine: Engine, plans: dict[str, Plan]) -> None:
