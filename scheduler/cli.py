@@ -184,9 +184,13 @@ def _print_plan(plan: Any, registry: Any) -> None:
               type=click.Path(dir_okay=False, path_type=Path),
               help="Ed25519 private key (PEM) that signs manifest.json (env SPOTCHECK_KEY; "
                    "make one with `spotcheck keys init`).")
+@click.option("--engine", "draw_engine", type=click.Choice(["python", "sql"]),
+              default="python", show_default=True,
+              help="Where eligibility, tickets and draw order are computed: here, or by the "
+                   "PostgreSQL server that holds the registry (same plan, byte for byte).")
 @click.pass_context
 def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path | None,
-         out: Path, replace: bool, key_path: Path | None) -> None:
+         out: Path, replace: bool, key_path: Path | None, draw_engine: str) -> None:
     """Draw the quarter's enterprises and teams; store the plan and write its audit bundle.
 
     With a freeze (`spotcheck freeze`), the registry and policy must be the frozen ones and
@@ -194,6 +198,7 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
     """
     from models import store
     from models.ceremony import quarter_state
+    from models.transactions import reading
 
     from .bundle import (
         OUTPUT_FILES,
@@ -206,6 +211,7 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
         plan_identifier,
         write_bundle,
     )
+    from .hashes import seed_hash
     from .plan import plan_quarter
     from .policy import load_policy
     from .quarter import Quarter
@@ -217,14 +223,26 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
         raise SpotcheckError(f"{out}: already exists and is not empty; choose another --out")
     signer = load_signer(key_path) if key_path else None
     engine = _engine(ctx)
+    if draw_engine == "sql" and engine.dialect.name != "postgresql":
+        raise SpotcheckError(f"--engine sql needs a PostgreSQL database (--db is "
+                             f"{engine.dialect.name}); use --engine python")
     progress = _progress(ctx, "plan")
     progress.stage("load registry")
-    registry = store.load_registry(engine)
-    store.require_registry(registry)
-    inputs = input_files(registry, policy_bytes)
-    digests = {file: digest(data) for file, data in inputs.items()}
-    chosen = quarter_state(engine, name).seed_for_plan(seed, digests)
-    result = plan_quarter(registry, policy, name, chosen.seed, on_stage=progress.stage)
+    # one snapshot: the SQL draw must read the very registry the plan is made from
+    with reading(engine) as conn:
+        registry = store.registry_in(conn)
+        store.require_registry(registry)
+        inputs = input_files(registry, policy_bytes)
+        digests = {file: digest(data) for file, data in inputs.items()}
+        chosen = quarter_state(engine, name).seed_for_plan(seed, digests)
+        draws = None
+        if draw_engine == "sql":
+            from models.sql_draw import draws_in
+
+            progress.stage("SQL draw")
+            draws = draws_in(conn, registry, policy, name, seed_hash(chosen.seed))
+    result = plan_quarter(registry, policy, name, chosen.seed, on_stage=progress.stage,
+                          draws=draws)
     progress.stage("bundle")
     files = bundle_files(result, registry, policy_bytes, inputs)
     plan_id = plan_identifier(result.quarter, result.seed_hash, digests)

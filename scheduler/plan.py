@@ -10,8 +10,8 @@ import numpy as np
 
 from .allocation import Allocation, allocate
 from .assignment import StaffingProblem, staff
-from .draw import order_strata, stratum_target, ticket_hex
-from .eligibility import strata_for_quarter
+from .draw import Ordering, order_strata, stratum_target, ticket_hex
+from .eligibility import Stratum, strata_for_quarter
 from .hashes import normalise_seed, sha256_hex
 from .policy import Policy
 from .quarter import Quarter
@@ -19,6 +19,9 @@ from .registry import Registry
 from .staffing import StaffingRules
 
 StageHook = Callable[[str], None]
+# Every stratum with a round, in (task, tier, jurisdiction) order, and each one's draw order,
+# as strata_for_quarter and order_strata return them (or an engine that computes the same).
+Draws = tuple[list[Stratum], dict[tuple[str, str, str], Ordering]]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -105,13 +108,16 @@ def _no_hook(stage: str) -> None:
 
 
 def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, seed: str,
-                 *, on_stage: StageHook = _no_hook, workers: int | None = None) -> Plan:
+                 *, on_stage: StageHook = _no_hook, workers: int | None = None,
+                 draws: Draws | None = None) -> Plan:
     """Return the quarter's plan; a pure function of its arguments.
 
     `on_stage(name)` is called as each stage starts ("eligibility", "draw", "allocation",
     "assignment", "done"), so a caller can time or report progress. `workers` is how many
     processes may share the hashing of large plans (default: the CPUs this process may
-    use; 1 never forks); it never changes the result.
+    use; 1 never forks); it never changes the result. `draws` are the strata and draw
+    orders when already computed for this registry, policy, quarter and seed (e.g. by
+    PostgreSQL, `models.sql_draw`); they must equal what this function would compute.
     """
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -121,10 +127,11 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     digest = sha256_hex(seed)
 
     on_stage("eligibility")
-    strata = strata_for_quarter(registry, policy, q)
+    strata = strata_for_quarter(registry, policy, q) if draws is None else draws[0]
     on_stage("draw")
     targets = [stratum_target(s, policy, digest, quarter_text) for s in strata]
-    orderings = order_strata(registry, strata, digest, quarter_text)
+    orderings = (order_strata(registry, strata, digest, quarter_text) if draws is None
+                 else draws[1])
     on_stage("allocation")
     rules = StaffingRules(registry, policy.team_size, q)
     allocation = allocate(registry, policy, rules,
