@@ -333,12 +333,20 @@ def read_bundle(path: str | Path) -> Bundle:
     return Bundle(files)
 
 
-def _rows(name: str, data: bytes) -> list[list[str]]:
-    text = data.decode("utf-8")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+def read_table(name: str, data: bytes) -> list[tuple[str, ...]]:
+    """Return the rows of one of a bundle's CSV files, refusing a wrong header or row width."""
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SpotcheckError(f"{name} cannot be read: {exc}") from exc
     if not rows or tuple(rows[0]) != HEADERS[name]:
         raise SpotcheckError(f"{name}: the header is not {','.join(HEADERS[name])}")
-    return rows[1:]
+    width = len(HEADERS[name])
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise SpotcheckError(f"{name}:{number}: the row has {len(row)} field(s), "
+                                 f"expected {width}")
+    return [tuple(r) for r in rows[1:]]
 
 
 def registry_from_bundle(bundle: Bundle) -> Registry:
@@ -347,9 +355,7 @@ def registry_from_bundle(bundle: Bundle) -> Registry:
     missing = [n for n in INPUT_FILES if n not in files]
     if missing:
         raise SpotcheckError(f"the bundle lacks {', '.join(missing)}")
-    ent = _rows("inputs/enterprises.csv", files["inputs/enterprises.csv"])
-    if any(len(r) != 5 for r in ent):
-        raise SpotcheckError("inputs/enterprises.csv: a row does not have 5 fields")
+    ent = read_table("inputs/enterprises.csv", files["inputs/enterprises.csv"])
     ids, names, jurisdictions, industries, tiers = (
         [r[i] for r in ent] for i in range(5))
     enterprises = EnterpriseColumns.from_lists(ids, names, jurisdictions, industries, tiers,
@@ -357,10 +363,10 @@ def registry_from_bundle(bundle: Bundle) -> Registry:
     inspectors = [Inspector(inspector_id=r[0], name=r[1], department=r[2], jurisdiction=r[3],
                             qualifications=tuple(q for q in r[4].split(";") if q),
                             capacity=int(r[5]), certificate_expiry=date.fromisoformat(r[6]))
-                  for r in _rows("inputs/inspectors.csv", files["inputs/inspectors.csv"])]
+                  for r in read_table("inputs/inspectors.csv", files["inputs/inspectors.csv"])]
     conflicts = [Conflict(inspector_id=r[0], enterprise_id=r[1], reason=r[2])
-                 for r in _rows("inputs/conflicts.csv", files["inputs/conflicts.csv"])]
+                 for r in read_table("inputs/conflicts.csv", files["inputs/conflicts.csv"])]
     history = [HistoryRecord(enterprise_id=r[0], task=r[1], department=r[2],
                              inspected_on=date.fromisoformat(r[3]))
-               for r in _rows("inputs/history.csv", files["inputs/history.csv"])]
+               for r in read_table("inputs/history.csv", files["inputs/history.csv"])]
     return Registry.build(enterprises, inspectors, conflicts, history)

@@ -12,8 +12,6 @@ The output names the credit-risk tier: it is for planners, never for publication
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +21,7 @@ import numpy as np
 
 from models.domain import Inspector
 
-from .bundle import HEADERS, Bundle, read_bundle, registry_from_bundle
+from .bundle import HEADERS, Bundle, read_bundle, read_table, registry_from_bundle
 from .draw import task_tickets
 from .eligibility import last_inspected, scope_mask
 from .errors import InvalidInputError, SpotcheckError
@@ -55,10 +53,8 @@ class _Context:
         data = self.bundle.files.get(name)
         if data is None:
             raise SpotcheckError(f"the bundle lacks {name}")
-        reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
-        if tuple(reader.fieldnames or ()) != HEADERS[name]:
-            raise SpotcheckError(f"{name}: the header is not {','.join(HEADERS[name])}")
-        self.tables[name] = list(reader)
+        self.tables[name] = [dict(zip(HEADERS[name], row, strict=True))
+                             for row in read_table(name, data)]
         return self.tables[name]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from .bundle import (
     output_files,
     plan_identifier,
     read_bundle,
+    read_table,
     registry_from_bundle,
 )
 from .errors import SpotcheckError
@@ -236,23 +235,8 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
             fail(f"manifest.json: counts.{key} is {counts.get(key)!r}, the plan has {value}")
 
 
-def _table(name: str, data: bytes) -> list[tuple[str, ...]]:
-    try:
-        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise SpotcheckError(f"{name} cannot be read: {exc}") from exc
-    if not rows or tuple(rows[0]) != HEADERS[name]:
-        raise SpotcheckError(f"{name}: the header is not {','.join(HEADERS[name])}")
-    width = len(HEADERS[name])
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != width:
-            raise SpotcheckError(f"{name}:{number}: the row has {len(row)} field(s), "
-                                 f"expected {width}")
-    return [tuple(r) for r in rows[1:]]
-
-
 def _explain_difference(name: str, written: bytes, expected: bytes, fail: Any) -> None:
-    ours, theirs = _table(name, written), _table(name, expected)
+    ours, theirs = read_table(name, written), read_table(name, expected)
     if name == "assignments.csv":
         teams: dict[tuple[str, str], list[set[str]]] = defaultdict(lambda: [set(), set()])
         for row in ours:
@@ -299,7 +283,7 @@ def _explain_difference(name: str, written: bytes, expected: bytes, fail: Any) -
 
 def _check_tickets(bundle: Bundle, seed: str, quarter: str, fail: Any) -> None:
     seed_digest = sha256_hex(seed)
-    bad = [row for row in _table("draws.csv", bundle.files["draws.csv"])
+    bad = [row for row in read_table("draws.csv", bundle.files["draws.csv"])
            if len(row) != 6 or ticket(seed_digest, quarter, row[0], row[3]) != row[4]]
     for row in bad[:_SHOWN]:
         fail(f"draws.csv: the ticket of {row[3] if len(row) > 3 else row} for task "
@@ -317,13 +301,13 @@ def _check_teams(bundle: Bundle, registry: Registry, team_size: int, quarter: Qu
     index = {o.inspector_id: i for i, o in enumerate(registry.inspectors)}
     teams: dict[tuple[str, str], list[str]] = defaultdict(list)
     problems: list[str] = []
-    for row in _table("assignments.csv", bundle.files["assignments.csv"]):
+    for row in read_table("assignments.csv", bundle.files["assignments.csv"]):
         enterprise, department, inspector, written_cost = row
         teams[(enterprise, department)].append(inspector)
         if str(cost(seed_digest, str(quarter), enterprise, inspector)) != written_cost:
             problems.append(f"assignments.csv: the cost of {inspector} on {enterprise} is not "
                             "its assign-v1 value")
-    visits = {(r[0], r[1]): r[2].split(";") for r in _table("visits.csv",
+    visits = {(r[0], r[1]): r[2].split(";") for r in read_table("visits.csv",
                                                            bundle.files["visits.csv"])}
     load: dict[str, int] = defaultdict(int)
     for key in sorted(set(teams) | set(visits)):
