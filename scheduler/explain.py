@@ -29,6 +29,7 @@ from .hashes import cost, seed_hash, ticket
 from .policy import Policy, TaskPolicy, parse_policy
 from .quarter import Quarter
 from .registry import Registry
+from .staffing import officer_problem
 
 _LISTED = 10  # cheaper officers of other jurisdictions listed one by one up to this many
 
@@ -280,7 +281,7 @@ def _explain_visit(ctx: _Context, row: int, visit: Row, assignments: list[Row],
         if not place.startswith(officer.jurisdiction):
             elsewhere[officer.jurisdiction].append(f"{officer.inspector_id} ({price})")
             continue
-        reason = _why_not(ctx, officer, quals, recusals, load[officer.inspector_id])
+        reason = _why_not(ctx, officer, place, quals, recusals, load[officer.inspector_id])
         lines.append(f"    {_officer_label(officer)} (cost {price}): {reason}")
     listed = sum(len(v) for v in elsewhere.values()) <= _LISTED
     for prefix in sorted(elsewhere):
@@ -292,20 +293,13 @@ def _explain_visit(ctx: _Context, row: int, visit: Row, assignments: list[Row],
     return lines
 
 
-def _why_not(ctx: _Context, officer: Inspector, quals: frozenset[str],
+def _why_not(ctx: _Context, officer: Inspector, place: str, quals: frozenset[str],
              recusals: dict[str, str], visits: int) -> str:
     """Return the one reason an officer serving the place is not on the team."""
-    end = ctx.quarter.end
-    if officer.certificate_expiry < end:
-        return (f"certificate (执法证) expires {officer.certificate_expiry.isoformat()}, before "
-                f"the quarter ends {end.isoformat()}")
-    if officer.capacity == 0:
-        return "capacity 0"
-    missing = sorted(quals - set(officer.qualifications))
-    if missing:
-        return f"lacks qualification {'+'.join(missing)}"
-    if officer.inspector_id in recusals:
-        return f"recusal (回避): {recusals[officer.inspector_id] or 'no reason recorded'}"
+    problem = officer_problem(officer, officer.department, place, quals, ctx.quarter,
+                              recusals.get(officer.inspector_id))
+    if problem:
+        return problem
     if visits >= officer.capacity:
         return (f"capacity full ({visits} visits, capacity {officer.capacity}): lawful, but the "
                 "cheapest total over all visits (assign-v1) gave every one of their slots to "

@@ -15,6 +15,31 @@ from .quarter import Quarter
 from .registry import Registry
 
 
+def officer_problem(officer: Inspector, department: str, place: str,
+                    qualifications: frozenset[str], quarter: Quarter,
+                    recusal: str | None) -> str | None:
+    """Return the first fixed rule that keeps an officer off a visit, or None if lawful.
+
+    `recusal` is the recorded reason when the officer must recuse from the enterprise.
+    """
+    if officer.department != department:
+        return f"belongs to department {officer.department}"
+    if not place.startswith(officer.jurisdiction):
+        return f"serves {officer.jurisdiction}, not {place}"
+    end = quarter.end
+    if officer.certificate_expiry < end:
+        return (f"certificate (执法证) expires {officer.certificate_expiry.isoformat()}, before "
+                f"the quarter ends {end.isoformat()}")
+    if officer.capacity == 0:
+        return "capacity 0"
+    missing = sorted(qualifications - set(officer.qualifications))
+    if missing:
+        return f"lacks qualification {'+'.join(missing)}"
+    if recusal is not None:
+        return f"recusal (回避): {recusal or 'no reason recorded'}"
+    return None
+
+
 class StaffingRules:
     """Answers which inspectors may form a team for an enterprise's visit."""
 

@@ -37,7 +37,7 @@ from .policy import parse_policy
 from .provenance import check_provenance
 from .quarter import Quarter
 from .registry import Registry
-from .staffing import StaffingRules
+from .staffing import StaffingRules, officer_problem
 
 _SHOWN = 10
 
@@ -351,18 +351,15 @@ def _why_not(rules: StaffingRules, inspector: int | None, row: int, department: 
     if inspector is None:
         return "not in the inspector registry"
     officer = rules.inspectors[inspector]
-    place = rules.registry.enterprises.jurisdictions[row].decode()
-    if officer.department != department:
-        return f"belongs to department {officer.department}"
-    if not place.startswith(officer.jurisdiction):
-        return f"serves {officer.jurisdiction}, not {place}"
-    if officer.certificate_expiry < rules.quarter.end:
-        return f"certificate (执法证) expires {officer.certificate_expiry.isoformat()}"
-    if not quals.issubset(officer.qualifications):
-        return f"lacks qualification {'+'.join(sorted(quals - set(officer.qualifications)))}"
-    if officer.capacity == 0:
-        return "has capacity 0"
-    return "must recuse (回避) from this enterprise"
+    enterprise = rules.registry.enterprises.ids[row]
+    recused = inspector in rules.recusals.get(enterprise, frozenset())
+    reasons = {c.reason for c in rules.registry.conflicts if recused
+               and c.inspector_id == officer.inspector_id
+               and c.enterprise_id == enterprise.decode()}
+    problem = officer_problem(officer, department,
+                              rules.registry.enterprises.jurisdictions[row].decode(), quals,
+                              rules.quarter, "; ".join(sorted(reasons)) if recused else None)
+    return problem or "lawful, yet not among the lawful officers the planner computed"
 
 
 def _check_optimal(problem: StaffingProblem, plan: Any, fail: Any) -> None:
