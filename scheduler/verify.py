@@ -33,7 +33,7 @@ from .errors import SpotcheckError
 from .hashes import ALGORITHMS, cost, normalise_seed, sha256_hex, ticket
 from .optimality import certify
 from .plan import StageHook, plan_quarter
-from .policy import parse_policy
+from .policy import Policy, parse_policy
 from .provenance import check_provenance
 from .quarter import Quarter
 from .registry import Registry
@@ -221,9 +221,9 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
 
     on_stage("teams")
     if "draws.csv" in bundle.files:
-        _check_tickets(bundle, seed, str(quarter), fail)
+        _check_tickets(bundle, plan.seed_hash, str(quarter), fail)
     if "assignments.csv" in bundle.files and "visits.csv" in bundle.files:
-        _check_teams(bundle, registry, policy.team_size, quarter, seed, fail)
+        _check_teams(bundle, registry, policy, quarter, plan.seed_hash, fail)
     on_stage("optimality")
     _check_optimal(plan.staffing, plan, fail)
     report.counts = {"strata": len(plan.strata), "draws": len(plan.draws),
@@ -281,8 +281,7 @@ def _explain_difference(name: str, written: bytes, expected: bytes, fail: Any) -
         fail(f"{name}: {hidden} more differing row(s)")
 
 
-def _check_tickets(bundle: Bundle, seed: str, quarter: str, fail: Any) -> None:
-    seed_digest = sha256_hex(seed)
+def _check_tickets(bundle: Bundle, seed_digest: str, quarter: str, fail: Any) -> None:
     bad = [row for row in read_table("draws.csv", bundle.files["draws.csv"])
            if len(row) != 6 or ticket(seed_digest, quarter, row[0], row[3]) != row[4]]
     for row in bad[:_SHOWN]:
@@ -290,13 +289,12 @@ def _check_tickets(bundle: Bundle, seed: str, quarter: str, fail: Any) -> None:
              f"{row[0]} is not sha256 of its draw-v1 string")
 
 
-def _check_teams(bundle: Bundle, registry: Registry, team_size: int, quarter: Quarter,
-                 seed: str, fail: Any) -> None:
+def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Quarter,
+                 seed_digest: str, fail: Any) -> None:
     """Check every team rule on the teams as written, independently of the planner."""
-    policy_tasks = {t.code: t for t in parse_policy(
-        bundle.files["policy.toml"].decode("utf-8-sig")).tasks}
+    policy_tasks = {t.code: t for t in policy.tasks}
+    team_size = policy.team_size
     rules = StaffingRules(registry, team_size, quarter)
-    seed_digest = sha256_hex(seed)
     rows = registry.enterprises.index_of
     index = {o.inspector_id: i for i, o in enumerate(registry.inspectors)}
     teams: dict[tuple[str, str], list[str]] = defaultdict(list)
