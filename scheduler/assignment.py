@@ -11,7 +11,6 @@ way; pruning only keeps the solver's network small.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import multiprocessing as mp
 import warnings
@@ -21,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SpotcheckError
+from .fasthash import NO_PAIR_LEFT_OUT, cheapest_pairs, keep_cheapest, native, pair_costs
 from .hashes import ASSIGN
 
-NO_ARC_LEFT_OUT = 2**40  # above every 40-bit cost
+NO_ARC_LEFT_OUT = NO_PAIR_LEFT_OUT
 PARALLEL_MIN_PAIRS = 2_000_000  # below this, forking costs more than it saves
-_BYTE_WEIGHTS = np.array([2**32, 2**24, 2**16, 2**8, 1], dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,70 +51,43 @@ class StaffingProblem:
         return len(self.visit_ids)
 
 
+def _prefix(seed_digest: str, quarter: str) -> bytes:
+    return f"{ASSIGN}:{seed_digest}:{quarter}:".encode()
+
+
 def visit_costs(seed_digest: str, quarter: str, enterprise_id: str,
                 officer_ids: Sequence[bytes]) -> np.ndarray:
     """Return the assign-v1 cost of each officer (ids as bytes) on one enterprise's visit."""
-    if not officer_ids:
-        return np.zeros(0, dtype=np.int64)
-    # The message prefix is hashed once per visit and copied per officer.
-    start = hashlib.sha256(f"{ASSIGN}:{seed_digest}:{quarter}:{enterprise_id}:".encode())
-    fresh = start.copy
-
-    def digest(officer: bytes) -> bytes:
-        state = fresh()
-        state.update(officer)
-        return state.digest()
-
-    raw = np.frombuffer(b"".join(map(digest, officer_ids)), dtype=np.uint8)
-    return raw.reshape(-1, 32)[:, :5].astype(np.int64) @ _BYTE_WEIGHTS
-
-
-def _visit_arcs(seed_digest: str, quarter: str, enterprise: str, officers: np.ndarray,
-                encoded: list[bytes], keep: int | None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Return one visit's kept officers, their costs, and the cheapest left-out cost."""
-    costs = visit_costs(seed_digest, quarter, enterprise, [encoded[i] for i in officers])
-    if keep is None or len(officers) <= keep:
-        return officers.astype(np.int64), costs, NO_ARC_LEFT_OUT
-    order = np.argpartition(costs, keep)
-    chosen = order[:keep]
-    return officers[chosen].astype(np.int64), costs[chosen], int(costs[order[keep:]].min())
+    return pair_costs(_prefix(seed_digest, quarter), enterprise_id.encode(), officer_ids)
 
 
 @dataclass(frozen=True, eq=False)
 class _HashJob:
-    seed_digest: str
-    quarter: str
-    visit_ids: list[str]
+    prefix: bytes
+    visit_ids: np.ndarray    # 'S18'
     eligible: list[np.ndarray]
-    encoded: list[bytes]
-    keep: int | None
+    officer_ids: np.ndarray  # 'S32'
+    keep: int
 
 
 _JOB: _HashJob | None = None  # read by forked workers (copy-on-write, never pickled)
 
 
-def _hash_range(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                  np.ndarray]:
+def _hash_range(bounds: tuple[int, int]) -> tuple[np.ndarray, ...]:
     """Return kept officers, costs, per-visit counts and left-out costs of visits [a, b)."""
     job = _JOB
     assert job is not None
-    officers_kept, costs_kept, sizes, left_out = [], [], [], []
-    for v in range(*bounds):
-        kept, costs, cheapest = _visit_arcs(job.seed_digest, job.quarter, job.visit_ids[v],
-                                            job.eligible[v], job.encoded, job.keep)
-        officers_kept.append(kept)
-        costs_kept.append(costs)
-        sizes.append(len(kept))
-        left_out.append(cheapest)
-    empty = np.zeros(0, dtype=np.int64)
-    return (np.concatenate(officers_kept) if officers_kept else empty,
-            np.concatenate(costs_kept) if costs_kept else empty,
-            np.array(sizes, dtype=np.int64), np.array(left_out, dtype=np.int64))
+    a, b = bounds
+    return cheapest_pairs(job.prefix, job.visit_ids[a:b], job.eligible[a:b], job.officer_ids,
+                          job.keep)
 
 
 def _hash_all(job: _HashJob, workers: int) -> tuple[np.ndarray, ...]:
-    """Hash every visit's pairs, over `workers` forked processes when that pays off."""
+    """Hash every visit's pairs: native threads, or forked processes over hashlib."""
     global _JOB
+    if native():
+        return cheapest_pairs(job.prefix, job.visit_ids, job.eligible, job.officer_ids,
+                              job.keep, workers=workers)
     pairs = sum(len(e) for e in job.eligible)
     n = len(job.visit_ids)
     _JOB = job
@@ -144,16 +116,20 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
 
     Visits in `complete` keep every pair; `keep=None` keeps every pair of every visit.
     With `previous` (the same visits, pruned before), only visits newly in `complete`
-    are hashed again. `workers` processes share the hashing; the result is the same.
+    are hashed again. `workers` threads or processes share the hashing; the result is the same.
     """
-    encoded = [i.encode() for i in inspector_ids]
+    prefix = _prefix(seed_digest, quarter)
+    officer_ids = np.array([i.encode() for i in inspector_ids], dtype="S32")
     if previous is None and not complete:
-        officers, costs, sizes, left = _hash_all(
-            _HashJob(seed_digest, quarter, visit_ids, eligible, encoded, keep), workers)
+        limit = keep if keep is not None else max(1, max(map(len, eligible), default=1))
+        job = _HashJob(prefix, np.array([v.encode() for v in visit_ids], dtype="S18"),
+                       eligible, officer_ids, limit)
+        officers, costs, sizes, left = _hash_all(job, workers)
         return StaffingProblem(
             team_size, visit_ids, inspector_ids, np.asarray(capacity, dtype=np.int64),
             np.repeat(np.arange(len(visit_ids), dtype=np.int64), sizes), officers, costs,
             eligible, left)
+    encoded = officer_ids.tolist()
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     left_out = np.full(len(visit_ids), NO_ARC_LEFT_OUT, dtype=np.int64)
     if previous is not None:
@@ -165,9 +141,10 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
             parts.append((previous.arc_inspector[lo:hi], previous.arc_cost[lo:hi]))
             left_out[v] = previous.left_out_cost[v]
             continue
-        kept, costs, left_out[v] = _visit_arcs(seed_digest, quarter, enterprise, officers,
-                                               encoded, None if v in complete else keep)
-        parts.append((kept, costs))
+        costs = pair_costs(prefix, enterprise.encode(), [encoded[i] for i in officers.tolist()])
+        limit = len(officers) if keep is None or v in complete else keep
+        kept, kept_costs, left_out[v] = keep_cheapest(officers, costs, limit)
+        parts.append((kept, kept_costs))
     sizes = np.array([len(p[0]) for p in parts], dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
     return StaffingProblem(

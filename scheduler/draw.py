@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .eligibility import Stratum
+from .fasthash import digests
 from .hashes import round_offset, ticket_prefix
 from .policy import Policy
 from .registry import Registry
@@ -33,12 +33,10 @@ def stratum_target(stratum: Stratum, policy: Policy, seed_digest: str, quarter: 
 
 
 def task_tickets(registry: Registry, rows: np.ndarray, seed_digest: str, quarter: str,
-                 task: str) -> np.ndarray:
+                 task: str, *, workers: int = 1) -> np.ndarray:
     """Return the raw 32-byte draw-v1 tickets ('S32') of the given enterprise rows."""
     prefix = ticket_prefix(seed_digest, quarter, task)
-    sha = hashlib.sha256
-    ids = registry.enterprises.ids[rows].tolist()
-    return np.array([sha(prefix + eid).digest() for eid in ids], dtype="S32")
+    return digests(prefix, registry.enterprises.ids[rows], workers=workers)
 
 
 def ticket_hex(tickets: np.ndarray) -> list[str]:
@@ -64,7 +62,7 @@ def order_stratum(registry: Registry, stratum: Stratum,
 
 
 def order_strata(registry: Registry, strata: list[Stratum], seed_digest: str,
-                 quarter: str) -> dict[tuple[str, str, str], Ordering]:
+                 quarter: str, *, workers: int = 1) -> dict[tuple[str, str, str], Ordering]:
     """Return each stratum's draw order, hashing each (task, enterprise) once."""
     orderings: dict[tuple[str, str, str], Ordering] = {}
     by_task: dict[str, list[Stratum]] = {}
@@ -73,7 +71,7 @@ def order_strata(registry: Registry, strata: list[Stratum], seed_digest: str,
     for task in sorted(by_task):
         group = by_task[task]
         rows = np.concatenate([s.eligible for s in group]) if group else np.zeros(0, np.int64)
-        tickets = task_tickets(registry, rows, seed_digest, quarter, task)
+        tickets = task_tickets(registry, rows, seed_digest, quarter, task, workers=workers)
         start = 0
         for stratum in group:
             stop = start + len(stratum.eligible)

@@ -130,8 +130,8 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     strata = strata_for_quarter(registry, policy, q) if draws is None else draws[0]
     on_stage("draw")
     targets = [stratum_target(s, policy, digest, quarter_text) for s in strata]
-    orderings = (order_strata(registry, strata, digest, quarter_text) if draws is None
-                 else draws[1])
+    orderings = (order_strata(registry, strata, digest, quarter_text, workers=workers)
+                 if draws is None else draws[1])
     on_stage("allocation")
     rules = StaffingRules(registry, policy.team_size, q)
     allocation = allocate(registry, policy, rules,

@@ -19,18 +19,6 @@ def city() -> scheduler.Registry:
     return synthetic_city(4000)
 
 
-def test_forked_hashing_gives_the_same_plan(city: scheduler.Registry,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Planning with two hashing processes gives exactly the single-process plan."""
-    policy, _ = scheduler.load_policy()
-    alone = scheduler.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
-    monkeypatch.setattr(assignment, "PARALLEL_MIN_PAIRS", 0)
-    shared = scheduler.plan_quarter(city, policy, "2026Q4", SEED, workers=2)
-    assert shared.assignments == alone.assignments
-    assert np.array_equal(shared.staffing.arc_cost, alone.staffing.arc_cost)
-    assert np.array_equal(shared.staffing.left_out_cost, alone.staffing.left_out_cost)
-
-
 def test_pruned_teams_equal_full_network_optimum(city: scheduler.Registry) -> None:
     """Solving each visit's cheapest pairs gives the same teams as solving every pair."""
     policy, _ = scheduler.load_policy()
