@@ -29,8 +29,10 @@ from .bundle import (
     read_table,
     registry_from_bundle,
 )
+from .draw import ticket_hex
 from .errors import SpotcheckError
-from .hashes import ALGORITHMS, cost, normalise_seed, sha256_hex, ticket
+from .fasthash import digests
+from .hashes import ALGORITHMS, ASSIGN, normalise_seed, sha256_hex, ticket_prefix
 from .optimality import certify
 from .plan import StageHook, plan_quarter
 from .policy import Policy, parse_policy
@@ -40,6 +42,7 @@ from .registry import Registry
 from .staffing import StaffingRules, officer_problem
 
 _SHOWN = 10
+_BYTE_WEIGHTS = np.array([2**32, 2**24, 2**16, 2**8, 1], dtype=np.int64)
 
 
 @dataclass
@@ -282,11 +285,29 @@ def _explain_difference(name: str, written: bytes, expected: bytes, fail: Any) -
 
 
 def _check_tickets(bundle: Bundle, seed_digest: str, quarter: str, fail: Any) -> None:
-    bad = [row for row in read_table("draws.csv", bundle.files["draws.csv"])
-           if len(row) != 6 or ticket(seed_digest, quarter, row[0], row[3]) != row[4]]
-    for row in bad[:_SHOWN]:
-        fail(f"draws.csv: the ticket of {row[3] if len(row) > 3 else row} for task "
-             f"{row[0]} is not sha256 of its draw-v1 string")
+    rows = read_table("draws.csv", bundle.files["draws.csv"])
+    bad: list[tuple[str, ...]] = []
+    for task in sorted({row[0] for row in rows}):
+        mine = [row for row in rows if row[0] == task]
+        ids = np.array([row[3].encode() for row in mine], dtype=np.bytes_)
+        tickets = digests(ticket_prefix(seed_digest, quarter, task), ids)
+        written = [row[4] for row in mine]
+        bad += [row for row, made, text in zip(mine, ticket_hex(tickets), written, strict=True)
+                if made != text]
+    for row in sorted(bad)[:_SHOWN]:
+        fail(f"draws.csv: the ticket of {row[3]} for task {row[0]} is not sha256 of its "
+             "draw-v1 string")
+
+
+def _written_costs_agree(seed_digest: str, quarter: str,
+                         rows: list[tuple[str, ...]]) -> np.ndarray:
+    """Return, per assignments.csv row, whether its cost is the pair's assign-v1 value."""
+    pairs = np.array([f"{r[0]}:{r[2]}".encode() for r in rows], dtype=np.bytes_)
+    raw = digests(f"{ASSIGN}:{seed_digest}:{quarter}:".encode(), pairs)
+    costs = raw.view(np.uint8).reshape(-1, 32)[:, :5].astype(np.int64) @ _BYTE_WEIGHTS \
+        if len(rows) else np.zeros(0, dtype=np.int64)
+    return np.array([c == str(v) for c, v in zip((r[3] for r in rows), costs.tolist(),
+                                                  strict=True)], dtype=bool)
 
 
 def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Quarter,
@@ -295,20 +316,26 @@ def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Qu
     policy_tasks = {t.code: t for t in policy.tasks}
     team_size = policy.team_size
     rules = StaffingRules(registry, team_size, quarter)
-    rows = registry.enterprises.index_of
     index = {o.inspector_id: i for i, o in enumerate(registry.inspectors)}
     teams: dict[tuple[str, str], list[str]] = defaultdict(list)
     problems: list[str] = []
-    for row in read_table("assignments.csv", bundle.files["assignments.csv"]):
-        enterprise, department, inspector, written_cost = row
-        teams[(enterprise, department)].append(inspector)
-        if str(cost(seed_digest, str(quarter), enterprise, inspector)) != written_cost:
-            problems.append(f"assignments.csv: the cost of {inspector} on {enterprise} is not "
+    assigned = read_table("assignments.csv", bundle.files["assignments.csv"])
+    agree = _written_costs_agree(seed_digest, str(quarter), assigned)
+    for row, right in zip(assigned, agree.tolist(), strict=True):
+        teams[(row[0], row[1])].append(row[2])
+        if not right:
+            problems.append(f"assignments.csv: the cost of {row[2]} on {row[0]} is not "
                             "its assign-v1 value")
     visits = {(r[0], r[1]): r[2].split(";") for r in read_table("visits.csv",
                                                            bundle.files["visits.csv"])}
+    keys = sorted(set(teams) | set(visits))
+    found_rows = registry.enterprises.index_of(
+        np.array([k[0].encode() for k in keys], dtype="S18")).tolist()
+    # Lawful officers come in pools shared by every visit of one place, department and set of
+    # qualifications; each pool is turned into a set once, and recusals are checked apart.
+    pools: dict[int, frozenset[int]] = {}
     load: dict[str, int] = defaultdict(int)
-    for key in sorted(set(teams) | set(visits)):
+    for key, found in zip(keys, found_rows, strict=True):
         enterprise, department = key
         members = teams.get(key, [])
         if key not in visits:
@@ -319,7 +346,6 @@ def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Qu
             problems.append(f"the visit to {enterprise} ({department}) has "
                             f"{len(set(members))} distinct officer(s); the law and the policy "
                             f"require exactly {team_size}")
-        found = rows(np.array([enterprise.encode()], dtype="S18"))[0]
         unknown_tasks = [t for t in visits[key] if t not in policy_tasks]
         if found < 0 or unknown_tasks:
             problems.append(f"visits.csv: the visit to {enterprise} names an unknown "
@@ -327,11 +353,16 @@ def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Qu
             continue
         quals = frozenset(policy_tasks[t].qualification for t in visits[key]
                           if policy_tasks[t].qualification)
-        lawful = set(rules.lawful(int(found), department, quals).tolist())
+        pool = rules.qualified(department, registry.enterprises.jurisdictions[found], quals)
+        lawful = pools.get(id(pool))
+        if lawful is None:
+            lawful = pools[id(pool)] = frozenset(pool.tolist())
+        recused = rules.recusals.get(registry.enterprises.ids[found], frozenset())
         for member in members:
             load[member] += 1
-            if member not in index or index[member] not in lawful:
-                why = _why_not(rules, index.get(member), int(found), department, quals)
+            officer = index.get(member)
+            if officer is None or officer not in lawful or officer in recused:
+                why = _why_not(rules, officer, found, department, quals)
                 problems.append(f"officer {member} may not inspect {enterprise} for "
                                 f"{department}: {why}")
     for inspector, visits_taken in sorted(load.items()):
@@ -361,10 +392,15 @@ def _why_not(rules: StaffingRules, inspector: int | None, row: int, department: 
 
 
 def _check_optimal(problem: StaffingProblem, plan: Any, fail: Any) -> None:
-    chosen = {(a.enterprise_id, a.inspector_id) for a in plan.assignments}
-    used = np.array([(problem.visit_ids[v], problem.inspector_ids[i]) in chosen
-                     for v, i in zip(problem.arc_visit.tolist(), problem.arc_inspector.tolist(),
-                                     strict=True)], dtype=bool)
+    # An officer belongs to one department, so (enterprise, officer) names one arc even
+    # where an enterprise has visits of two departments.
+    place = {e: k for k, e in enumerate(sorted(set(problem.visit_ids)))}
+    officer_of = {o: i for i, o in enumerate(problem.inspector_ids)}
+    width = max(1, len(problem.inspector_ids))
+    arc_place = np.array([place[e] for e in problem.visit_ids], dtype=np.int64)
+    chosen = np.array([place[a.enterprise_id] * width + officer_of[a.inspector_id]
+                       for a in plan.assignments], dtype=np.int64)
+    used = np.isin(arc_place[problem.arc_visit] * width + problem.arc_inspector, chosen)
     verdict = certify(problem, used)
     if not verdict.optimal:
         fail(f"the teams are not the cheapest lawful staffing: an exchange saving "
