@@ -27,9 +27,7 @@ higher-priority stratum grows past its own.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 
@@ -83,6 +81,35 @@ class Allocation:
     outcomes: list[StratumOutcome]
     visits: list[Visit]
     eligible: list[np.ndarray]  # lawful inspectors per visit, aligned with visits
+
+
+def _turns(outcomes: list[StratumOutcome], level: int, above_floor: bool,
+           rank: dict[tuple[str, str, str], int]) -> list[int]:
+    """Return the strata of one priority in turn order: the j-th of n turns at j/n.
+
+    A stratum's turns are fixed in advance (each one admits a candidate or closes the
+    stratum), so the whole order is one sort by (j/n, stratum). j/n is compared as a
+    float64: IEEE division rounds correctly, so equal fractions give equal floats, and
+    distinct ones with n below 2^26 differ by more than the rounding and keep their order.
+    """
+    positions, strata, keys = [], [], []
+    for index, outcome in enumerate(outcomes):
+        if outcome.priority != level or outcome.closed_reason:
+            continue
+        start, stop = (outcome.target.floor, outcome.target.target) if above_floor \
+            else (0, outcome.target.floor)
+        if len(outcome.drawn) != start or stop <= start:
+            continue
+        n = stop - start
+        if n >= 2**26:
+            raise ValueError("a stratum's target is too large for the turn order")
+        positions.append(np.arange(1, n + 1, dtype=np.float64) / n)
+        strata.append(np.full(n, index, dtype=np.int64))
+        keys.append(np.full(n, rank[outcome.stratum.key], dtype=np.int64))
+    if not positions:
+        return []
+    order = np.lexsort((np.concatenate(keys), np.concatenate(positions)))
+    return np.concatenate(strata)[order].tolist()
 
 
 def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
@@ -183,24 +210,15 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
             "visits with are fully booked")
 
     levels = sorted({o.priority for o in outcomes}, reverse=True)
+    rank = {key: r for r, key in enumerate(sorted(o.stratum.key for o in outcomes))}
     for above_floor in (False, True):
         for level in levels:
-            heap: list[tuple[Fraction, tuple[str, str, str], int]] = []
-            for index, outcome in enumerate(outcomes):
-                if outcome.priority != level or outcome.closed_reason:
+            stopped: set[int] = set()
+            for index in _turns(outcomes, level, above_floor, rank):
+                if index in stopped:
                     continue
-                start, stop = (outcome.target.floor, outcome.target.target) if above_floor \
-                    else (0, outcome.target.floor)
-                if len(outcome.drawn) == start and stop > start:
-                    heapq.heappush(heap, (Fraction(1, stop - start), outcome.stratum.key, index))
-            while heap:
-                _, key, index = heapq.heappop(heap)
-                outcome = outcomes[index]
-                start, stop = (outcome.target.floor, outcome.target.target) if above_floor \
-                    else (0, outcome.target.floor)
-                if try_next(outcome) and len(outcome.drawn) < stop:
-                    done = len(outcome.drawn) - start
-                    heapq.heappush(heap, (Fraction(done + 1, stop - start), key, index))
+                if not try_next(outcomes[index]):
+                    stopped.add(index)
     ordered = sorted(admitted, key=lambda v: v.flow_index)
     for visit in ordered:
         visit.tasks.sort()
