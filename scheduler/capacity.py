@@ -1,10 +1,19 @@
 """An incremental feasibility check for staffing visits under inspector capacity.
 
-The network is source → visit (team_size) → inspector (1 per lawful pair) → sink (capacity).
-A set of visits can be staffed exactly when its maximum flow saturates every visit; this
-class keeps such a flow and grows it one visit at a time by augmenting paths, which is
-exact (Ford–Fulkerson). The answer "can this set be staffed" is a property of the set,
-so the particular flow kept here never shows in a plan: teams come from assignment.
+Per visit the network is source → visit (team_size) → inspector (1 per lawful pair) → sink
+(capacity), and a set of visits can be staffed exactly when its maximum flow saturates
+every visit. Visits with the same lawful officers (one place, department and set of
+qualifications, no recusal) are interchangeable, so they are merged into one node, a
+*pool*: source → pool (team_size per visit) → inspector (as many as the pool has visits) →
+sink (capacity). The two networks have the same maximum flow: a pool's flow splits into
+teams of distinct officers by dealing its units out to its visits in turn, because no
+officer carries more units than the pool has visits. The merged network has a few
+thousand nodes at province scale instead of a million.
+
+This class keeps a maximum flow of the merged network and grows it one visit at a time
+by augmenting paths (Ford–Fulkerson, exact). "Can this set be staffed" is a property of
+the set, so the particular flow kept here never shows in a plan: teams come from
+assignment.
 """
 
 from __future__ import annotations
@@ -14,13 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-@dataclass(slots=True)
-class _Change:
-    visit: int
-    gained: int
-    released: int  # -1 when the visit only gained
-    sink: int      # the inspector whose load grew, on the first change of a path
+# One unit moved along an augmenting path: (pool, officer, +1 or -1).
+_Move = tuple[int, int, int]
 
 
 @dataclass
@@ -29,183 +33,194 @@ class StaffingFlow:
 
     capacity: list[int]
     team_size: int
+    eligible: list[np.ndarray] = field(init=False, default_factory=list)  # per visit
     load: list[int] = field(init=False)
-    users: list[set[int]] = field(init=False)
-    eligible: list[np.ndarray] = field(init=False, default_factory=list)
-    team: list[set[int]] = field(init=False, default_factory=list)
-    _dead_inspector: bytearray = field(init=False)
-    _dead_visit: bytearray = field(init=False, default_factory=bytearray)
-    # Lawful-officer arrays are shared by every visit of one (department, place, skills):
-    # each is a "pool", kept as a list with the set of its officers that have room left.
-    # A pool holds its array, so the array's id() cannot be reused while the pool exists.
-    _pools: dict[int, tuple[np.ndarray, list[int], set[int]]] = field(init=False,
-                                                                      default_factory=dict)
-    _pools_of: list[list[set[int]]] = field(init=False)
+    _visit_pool: list[int] = field(init=False, default_factory=list)
+    # Pools, by the id() of their lawful-officer array (each pool holds its array, so the
+    # id cannot be reused while the pool exists).
+    _pool_of_array: dict[int, int] = field(init=False, default_factory=dict)
+    _arrays: list[np.ndarray] = field(init=False, default_factory=list)
+    _members: list[list[int]] = field(init=False, default_factory=list)
+    _visits: list[int] = field(init=False, default_factory=list)        # visits per pool
+    _units: list[dict[int, int]] = field(init=False, default_factory=list)  # pool → officer → units
+    _room: list[set[int]] = field(init=False, default_factory=list)     # members with room
+    _pools_with: list[list[int]] = field(init=False)   # officer → pools listing them
+    _serving: list[set[int]] = field(init=False)       # officer → pools with units on them
+    _dead_pool: bytearray = field(init=False, default_factory=bytearray)
+    _dead_officer: bytearray = field(init=False)
 
     def __post_init__(self) -> None:
         self.load = [0] * len(self.capacity)
-        self.users = [set() for _ in self.capacity]
-        self._dead_inspector = bytearray(len(self.capacity))
-        self._pools_of = [[] for _ in self.capacity]
+        self._pools_with = [[] for _ in self.capacity]
+        self._serving = [set() for _ in self.capacity]
+        self._dead_officer = bytearray(len(self.capacity))
 
-    def _pool(self, array: np.ndarray) -> tuple[np.ndarray, list[int], set[int]]:
-        found = self._pools.get(id(array))
+    def _pool(self, array: np.ndarray) -> int:
+        found = self._pool_of_array.get(id(array))
         if found is None:
-            officers = array.tolist()
-            room = {i for i in officers if self.load[i] < self.capacity[i]}
-            found = self._pools[id(array)] = (array, officers, room)
-            for officer in officers:
-                self._pools_of[officer].append(room)
+            found = self._pool_of_array[id(array)] = len(self._arrays)
+            members = array.tolist()
+            self._arrays.append(array)
+            self._members.append(members)
+            self._visits.append(0)
+            self._units.append({})
+            self._room.append({o for o in members if self.load[o] < self.capacity[o]})
+            self._dead_pool.append(0)
+            for officer in members:
+                self._pools_with[officer].append(found)
         return found
 
-    def _change_load(self, officer: int, delta: int) -> None:
+    def add_visit(self, eligible: np.ndarray) -> int | None:
+        """Return the new visit's index if it can be staffed with all others, else None."""
+        pool = self._pool(eligible)
+        if not self._grow(pool):
+            return None
+        self.eligible.append(eligible)
+        self._visit_pool.append(pool)
+        return len(self._visit_pool) - 1
+
+    def restrict_visit(self, visit: int, eligible: np.ndarray) -> bool:
+        """Narrow a visit's lawful inspectors; return False (and change nothing) if unstaffable."""
+        old, new = self._visit_pool[visit], self._pool(eligible)
+        if old == new:
+            return True
+        released = self._shrink(old)
+        if self._grow(new):
+            self.eligible[visit] = eligible
+            self._visit_pool[visit] = new
+            return True
+        self._visits[old] += 1
+        for officer in released:
+            self._move(old, officer, +1)
+        return False
+
+    def _grow(self, pool: int) -> bool:
+        """Add one visit to the pool and route its team_size units, or change nothing."""
+        self._visits[pool] += 1
+        journal: list[_Move] = []
+        for unit in range(self.team_size):
+            if not self._augment(pool, journal, mark_dead=unit == 0):
+                # Back to the flow before this visit, in which the nodes written off
+                # earlier are still cut off from the sink: no revival.
+                for tail, officer, delta in reversed(journal):
+                    self._move(tail, officer, -delta, revive=False)
+                self._visits[pool] -= 1
+                return False
+        return True
+
+    def _shrink(self, pool: int) -> list[int]:
+        """Take one visit out of the pool, releasing team_size units; return their officers."""
+        units = self._units[pool]
+        self._visits[pool] -= 1
+        left = self._visits[pool]
+        # No officer may keep more units than the pool has visits: at most team_size of
+        # them are at the old count, and they give up a unit first.
+        released = sorted(o for o, n in units.items() if n > left)
+        for officer in sorted(units, key=lambda o: (-units[o], o)):
+            if len(released) == self.team_size:
+                break
+            if officer not in released:
+                released.append(officer)
+        for officer in released:
+            self._move(pool, officer, -1)
+        return released
+
+    def _move(self, pool: int, officer: int, delta: int, revive: bool = True) -> None:
+        """Change the units the pool puts on the officer, and the officer's load."""
+        units = self._units[pool]
+        count = units.get(officer, 0) + delta
+        if count:
+            units[officer] = count
+            self._serving[officer].add(pool)
+        else:
+            del units[officer]
+            self._serving[officer].discard(pool)
         before = self.load[officer] < self.capacity[officer]
         self.load[officer] += delta
         after = self.load[officer] < self.capacity[officer]
         if before and not after:
-            for room in self._pools_of[officer]:
-                room.discard(officer)
+            for other in self._pools_with[officer]:
+                self._room[other].discard(officer)
         elif after and not before:
-            for room in self._pools_of[officer]:
-                room.add(officer)
-
-    def _free_officer(self, visit: int) -> int:
-        """Return a lawful officer with room who is not on the visit's team, or -1."""
-        team = self.team[visit]
-        for officer in self._pool(self.eligible[visit])[2]:
-            if officer not in team:
-                return officer
-        return -1
-
-    def add_visit(self, eligible: np.ndarray) -> int | None:
-        """Return the new visit's index if it can be staffed with all others, else None."""
-        visit = len(self.team)
-        self.eligible.append(eligible)
-        self.team.append(set())
-        self._dead_visit.append(0)
-        if self._staff(visit):
-            return visit
-        self.eligible.pop()
-        self.team.pop()
-        self._dead_visit.pop()
-        return None
-
-    def restrict_visit(self, visit: int, eligible: np.ndarray) -> bool:
-        """Narrow a visit's lawful inspectors; return False (and change nothing) if unstaffable."""
-        old_team, old_eligible = set(self.team[visit]), self.eligible[visit]
-        self._release(visit)
-        self.eligible[visit] = eligible
-        if self._staff(visit, mark_dead=False):
-            return True
-        self.eligible[visit] = old_eligible
-        for inspector in old_team:
-            self.team[visit].add(inspector)
-            self.users[inspector].add(visit)
-            self._change_load(inspector, +1)
-        self._revive()
-        return False
-
-    def _release(self, visit: int) -> None:
-        for inspector in self.team[visit]:
-            self._change_load(inspector, -1)
-            self.users[inspector].discard(visit)
-        self.team[visit].clear()
-        self._revive()
+            for other in self._pools_with[officer]:
+                self._room[other].add(officer)
+            if revive:
+                self._revive()
 
     def _revive(self) -> None:
         # Freed capacity can open paths from nodes a failed search had written off.
-        self._dead_inspector = bytearray(len(self.capacity))
-        self._dead_visit = bytearray(len(self.team))
+        if any(self._dead_pool):
+            self._dead_pool = bytearray(len(self._dead_pool))
+            self._dead_officer = bytearray(len(self.capacity))
 
-    def _staff(self, visit: int, mark_dead: bool = True) -> bool:
-        journal: list[list[_Change]] = []
-        for unit in range(self.team_size):
-            path = self._augment(visit, mark_dead=mark_dead and unit == 0)
-            if path is None:
-                for done in reversed(journal):
-                    self._undo(done)
-                return False
-            journal.append(path)
-        return True
+    def _free_officer(self, pool: int, skip: dict[int, int] | None = None) -> int:
+        """Return a member with room the pool can still put a unit on, or -1."""
+        units, visits = self._units[pool], self._visits[pool]
+        for officer in self._room[pool]:
+            if units.get(officer, 0) < visits and (skip is None or officer not in skip):
+                return officer
+        return -1
 
-    def _undo(self, path: list[_Change]) -> None:
-        for change in reversed(path):
-            self.team[change.visit].discard(change.gained)
-            self.users[change.gained].discard(change.visit)
-            if change.released >= 0:
-                self.team[change.visit].add(change.released)
-                self.users[change.released].add(change.visit)
-        self._change_load(path[0].sink, -1)
+    def _augment(self, root: int, journal: list[_Move], mark_dead: bool) -> bool:
+        """Route one more unit out of `root`, rerouting other pools' units if need be.
 
-    def _augment(self, root: int, mark_dead: bool) -> list[_Change] | None:
-        """Find and apply one augmenting path from `root` (breadth-first search)."""
+        Only the first unit of a visit marks what a failed search reached as cut off:
+        a later unit's failure is undone together with the units before it.
+        """
+        was_dead = self._dead_pool[root]
         free = self._free_officer(root)
         if free >= 0:
-            return self._apply(free, {free: root}, {root: -1})
-        team, users = self.team, self.users
-        dead_i, dead_v = self._dead_inspector, self._dead_visit
-        reached_from: dict[int, int] = {}        # officer -> visit that reached it
-        entered_by: dict[int, int] = {root: -1}  # visit -> officer it would give up
-        # Visits of one pool share its officer list: scan it once per search, and keep
-        # the officers a visit passed over only because they were on its own team.
-        cursor: dict[int, int] = {}
-        deferred: dict[int, list[int]] = {}
+            self._move(root, free, +1)
+            journal.append((root, free, +1))
+            if was_dead:
+                self._revive()
+            return True
+        dead_pool, dead_officer = self._dead_pool, self._dead_officer
+        reached: dict[int, int] = {}             # officer → pool that would take it
+        entered: dict[int, int] = {root: -1}     # pool → officer it would give up
         queue = deque([root])
         while queue:
-            visit = queue.popleft()
-            members = team[visit]
-            array = self.eligible[visit]
-            pool, officers = id(array), self._pool(array)[1]
-            candidates = [o for o in deferred.get(pool, ())
-                          if o not in members and o not in reached_from]
-            position = cursor.get(pool, 0)
-            while position < len(officers):
-                officer = officers[position]
-                position += 1
-                if officer in reached_from or dead_i[officer]:
+            pool = queue.popleft()
+            units, visits = self._units[pool], self._visits[pool]
+            for officer in self._members[pool]:
+                if officer in reached or dead_officer[officer] \
+                        or units.get(officer, 0) >= visits:
                     continue
-                if officer in members:
-                    deferred.setdefault(pool, []).append(officer)
-                    continue
-                candidates.append(officer)
-            cursor[pool] = position
-            for officer in candidates:
-                if officer in reached_from:
-                    continue
-                reached_from[officer] = visit
-                for other in users[officer]:
-                    if other in entered_by or dead_v[other]:
+                reached[officer] = pool
+                for other in self._serving[officer]:
+                    if other in entered or dead_pool[other]:
                         continue
-                    entered_by[other] = officer
-                    free = self._free_officer(other)
+                    entered[other] = officer
+                    free = self._free_officer(other, reached)
                     if free >= 0:
-                        reached_from[free] = other
-                        return self._apply(free, reached_from, entered_by)
+                        reached[free] = other
+                        self._apply(free, reached, entered, journal)
+                        if was_dead:
+                            self._revive()
+                        return True
                     queue.append(other)
         if mark_dead:
-            for inspector in reached_from:
-                dead_i[inspector] = 1
-            for visit in entered_by:
-                if visit != root:
-                    dead_v[visit] = 1
-        return None
+            # Nothing reached can route a unit to the sink until capacity is freed; the
+            # root may still grow (its next visit adds arcs), so a search from it skips
+            # no node of its own and revives the rest if it succeeds.
+            for officer in reached:
+                dead_officer[officer] = 1
+            for pool in entered:
+                dead_pool[pool] = 1
+        return False
 
-    def _apply(self, free: int, reached_from: dict[int, int],
-               entered_by: dict[int, int]) -> list[_Change]:
-        changes: list[_Change] = []
-        gained = free
-        visit = reached_from[gained]
-        while True:
-            released = entered_by[visit]
-            self.team[visit].add(gained)
-            self.users[gained].add(visit)
-            if released >= 0:
-                self.team[visit].discard(released)
-                self.users[released].discard(visit)
-            changes.append(_Change(visit, gained, released, free))
-            if released < 0:
-                break
-            gained = released
-            visit = reached_from[gained]
-        self._change_load(free, +1)
-        return changes
+    def _apply(self, free: int, reached: dict[int, int], entered: dict[int, int],
+               journal: list[_Move]) -> None:
+        """Move one unit along the path ending at `free`: gains first, then give-ups, so
+        officers in the middle never look as if they had room."""
+        gains, give_ups = [], []
+        officer = free
+        while officer >= 0:
+            pool = reached[officer]
+            gains.append((pool, officer, +1))
+            officer = entered[pool]
+            if officer >= 0:
+                give_ups.append((pool, officer, -1))
+        for move in gains + give_ups:
+            self._move(*move)
+            journal.append(move)

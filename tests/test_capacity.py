@@ -1,0 +1,68 @@
+"""The pooled feasibility flow admits exactly the visit sets a per-visit max-flow can staff."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_flow
+
+from scheduler.capacity import StaffingFlow
+
+
+def staffable(visits: list[np.ndarray], capacity: list[int], team: int) -> bool:
+    """Return whether every visit gets `team` distinct lawful officers within capacity."""
+    n_visits, n_officers = len(visits), len(capacity)
+    source, sink = 0, 1 + n_visits + n_officers
+    rows, cols, caps = [], [], []
+    for v, lawful in enumerate(visits):
+        rows.append(source), cols.append(1 + v), caps.append(team)
+        for officer in lawful.tolist():
+            rows.append(1 + v), cols.append(1 + n_visits + officer), caps.append(1)
+    for officer, room in enumerate(capacity):
+        rows.append(1 + n_visits + officer), cols.append(sink), caps.append(room)
+    graph = csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(sink + 1,) * 2)
+    return int(maximum_flow(graph, source, sink).flow_value) == team * n_visits
+
+
+@st.composite
+def workloads(draw: st.DrawFn) -> tuple[list[int], int, list[np.ndarray], list[tuple]]:
+    n_officers = draw(st.integers(2, 9))
+    capacity = draw(st.lists(st.integers(0, 4), min_size=n_officers, max_size=n_officers))
+    team = draw(st.integers(1, 3))
+    pools = [np.array(sorted(draw(st.sets(st.integers(0, n_officers - 1), min_size=1))),
+                      dtype=np.int64) for _ in range(draw(st.integers(1, 4)))]
+    steps = draw(st.lists(st.tuples(st.sampled_from(["add", "restrict", "fresh"]),
+                                    st.integers(0, len(pools) - 1), st.integers(0, 30)),
+                          max_size=25))
+    return capacity, team, pools, steps
+
+
+@given(workloads())
+def test_admissions_match_a_per_visit_max_flow(case: tuple) -> None:
+    """Every add and narrowing is admitted exactly when the whole set stays staffable."""
+    capacity, team, pools, steps = case
+    flow = StaffingFlow(list(capacity), team)
+    admitted: list[np.ndarray] = []
+    for kind, pool, pick in steps:
+        lawful = pools[pool]
+        if kind == "fresh":  # a recused visit: its own array, a pool of one
+            lawful = lawful[lawful != lawful[pick % len(lawful)]].copy()
+        if kind == "restrict" and admitted:
+            visit = pick % len(admitted)
+            narrower = np.intersect1d(admitted[visit], lawful)
+            expected = staffable([*admitted[:visit], narrower, *admitted[visit + 1:]],
+                                 capacity, team)
+            assert flow.restrict_visit(visit, narrower) == expected
+            if expected:
+                admitted[visit] = narrower
+            continue
+        expected = staffable([*admitted, lawful], capacity, team)
+        index = flow.add_visit(lawful)
+        assert (index is not None) == expected
+        if expected:
+            assert index == len(admitted)
+            admitted.append(lawful)
+        assert flow.eligible == admitted
+        assert all(0 <= load <= cap for load, cap in zip(flow.load, capacity, strict=True))
