@@ -177,15 +177,24 @@ def _assemble(registry: Registry, policy: Policy, quarter: str, seed: str, diges
                                  ids[order.rows[position]].decode(), ticket, position + 1))
         for (position, why), ticket in zip(outcome.skipped, hexes[n_drawn:], strict=True):
             skipped.append(SkipRow(s.task, ids[order.rows[position]].decode(), ticket, why))
+    # Sorting numpy byte strings orders them as Python orders the text: UTF-8 keeps code
+    # point order, and text never holds the NUL bytes numpy pads with.
     chosen = np.flatnonzero(flows > 0)
-    assignments = sorted(
-        AssignmentRow(problem.visit_ids[v], allocation.visits[v].department,
-                      problem.inspector_ids[i], int(c))
-        for v, i, c in zip(problem.arc_visit[chosen].tolist(),
-                           problem.arc_inspector[chosen].tolist(),
-                           problem.arc_cost[chosen].tolist(), strict=True))
-    visits = sorted(VisitRow(ids[v.row].decode(), v.department, tuple(v.tasks))
-                    for v in allocation.visits)
+    visit_ids = np.array([i.encode() for i in problem.visit_ids], dtype=np.bytes_)
+    departments = np.array([v.department.encode() for v in allocation.visits], dtype=np.bytes_)
+    officer_ids = np.array([i.encode() for i in problem.inspector_ids], dtype=np.bytes_)
+    arc_visit, arc_officer = problem.arc_visit[chosen], problem.arc_inspector[chosen]
+    team_order = np.lexsort((officer_ids[arc_officer], departments[arc_visit],
+                             visit_ids[arc_visit]))
+    assignments = [AssignmentRow(problem.visit_ids[v], allocation.visits[v].department,
+                                 problem.inspector_ids[i], c)
+                   for v, i, c in zip(arc_visit[team_order].tolist(),
+                                      arc_officer[team_order].tolist(),
+                                      problem.arc_cost[chosen][team_order].tolist(), strict=True)]
+    # (enterprise, department) names one visit, so it alone orders them.
+    visits = [VisitRow(problem.visit_ids[v], allocation.visits[v].department,
+                       tuple(allocation.visits[v].tasks))
+              for v in np.lexsort((departments, visit_ids)).tolist()]
     return Plan(quarter, seed, digest, policy, tuple(strata_rows),
                 tuple(sorted(draws, key=lambda d: (d.task, d.tier, d.jurisdiction, d.rank))),
                 tuple(sorted(skipped, key=lambda k: (k.task, k.enterprise_id))),

@@ -17,6 +17,8 @@ from builders import enterprise, inspector
 import scheduler
 from models.identifiers import uscc_check_character
 from scheduler import Conflict, HistoryRecord, InvalidInputError, Registry
+from scheduler.bundle import output_files
+from scheduler.demo import DEMO_SEED, synthetic_city
 
 SEED = "20261001-0394857261-5520183746"
 SEED_HASH = "dbf7b71614eee8e0d3a3c7025ca5404646756542ee48f30d5a39a7aca17de47a"
@@ -283,3 +285,31 @@ def test_seed_is_nfc_normalised() -> None:
     plan = scheduler.plan_quarter(ten_registry(), policy, QUARTER, decomposed)
     assert plan.seed == composed
     assert plan.seed_hash == sha(composed)
+
+
+# Output files of a 20,000-enterprise city whose officers have a sixth of their capacity
+# (78 strata cut by capacity, 85 joint visits), recorded when the feasibility flow, the
+# turn order and the hashing were rewritten for province scale: the earlier and the later
+# code gave these same bytes, and any later change of behaviour shows here.
+TIGHT_CITY_OUTPUTS = {
+    "assignments.csv": "734df8d67029c15e3b235e235243221ef309315dd8d8d473024f70ffad8db4f4",
+    "draws.csv": "533ea738fbc96f538a81f5864301e5f159ddfa1a9c17aa80f0242d65686e4159",
+    "shortfalls.csv": "e3a937cb833c4f3cad6f7d62122468bcb723718278cdf34c344dd05f611c49b6",
+    "skipped.csv": "8077db70dcc781d82fabee69c0711bd0e4652d6c130d979520ea4a5809ea54ed",
+    "strata.csv": "1c2a37e404551f40215bd21a9289dddbbf08984c858e2219178141aa90b77956",
+    "visits.csv": "a9fa38fd02cb4503c9c6e54ea4faee0f2f4ade9ea412bae4f859ede6447e23a6",
+}
+
+
+def test_tight_city_plan_is_pinned() -> None:
+    """A capacity-bound plan's output files hash to the values recorded for it."""
+    city = synthetic_city(20_000)
+    tight = Registry.build(city.enterprises,
+                           [o.model_copy(update={"capacity": o.capacity // 6})
+                            for o in city.inspectors], city.conflicts, city.history)
+    policy, _ = scheduler.load_policy()
+    plan = scheduler.plan_quarter(tight, policy, "2026Q4", DEMO_SEED, workers=1)
+    assert sum(1 for s in plan.strata if s.drawn < s.target) == 78
+    digests = {name: hashlib.sha256(data).hexdigest()
+               for name, data in sorted(output_files(plan).items())}
+    assert digests == TIGHT_CITY_OUTPUTS
