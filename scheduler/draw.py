@@ -53,11 +53,34 @@ class Ordering:
     tickets: np.ndarray  # 'S32', aligned with rows
 
 
+def draw_order(ids: np.ndarray, tickets: np.ndarray) -> np.ndarray:
+    """Return the permutation sorting enterprises by (ticket, enterprise_id).
+
+    `ids` must be ascending (rows of the id-sorted registry). The tickets' first eight
+    bytes, read as a big-endian integer, order almost every pair; a stable sort keeps
+    equal ones in id order, and runs sharing those eight bytes are then sorted by the whole
+    ticket, so the result is exactly the string order draw-v1 defines.
+    """
+    raw = np.ascontiguousarray(tickets, dtype="S32").view(np.uint8).reshape(-1, 32)
+    head = raw[:, :8].copy().view(">u8").ravel()
+    order = np.argsort(head, kind="stable")
+    same = np.flatnonzero(head[order][1:] == head[order][:-1])
+    if len(same):
+        starts = same[np.r_[True, np.diff(same) > 1]]
+        for start in starts.tolist():
+            stop = start + 1
+            while stop < len(order) and head[order[stop]] == head[order[start]]:
+                stop += 1
+            run = order[start:stop].tolist()
+            run.sort(key=lambda r: (bytes(raw[r]), bytes(ids[r])))
+            order[start:stop] = run
+    return order
+
+
 def order_stratum(registry: Registry, stratum: Stratum,
                   tickets: np.ndarray) -> Ordering:
     """Return the stratum's eligible rows sorted by (ticket, enterprise_id)."""
-    ids = registry.enterprises.ids[stratum.eligible]
-    order = np.lexsort((ids, tickets))
+    order = draw_order(registry.enterprises.ids[stratum.eligible], tickets)
     return Ordering(stratum.eligible[order], tickets[order])
 
 

@@ -120,3 +120,17 @@ def test_fallback_plan_equals_native_plan(monkeypatch: pytest.MonkeyPatch,
     assert (made.strata, made.draws, made.skipped, made.visits, made.assignments) == \
         (fallback.strata, fallback.draws, fallback.skipped, fallback.visits,
          fallback.assignments)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.binary(min_size=24, max_size=24)),
+                max_size=60, unique_by=lambda t: t))
+def test_draw_order_equals_sorting_the_strings(rows: list[tuple[int, bytes]]) -> None:
+    """Sorting by the tickets' first 8 bytes, then whole tickets in runs, is the string order."""
+    from scheduler.draw import draw_order
+    # Few distinct 8-byte heads, so runs that share them are common.
+    tickets = [bytes([0, 0, 0, 0, 0, 0, 0, head]) + tail for head, tail in rows]
+    ids = np.array(sorted(f"9133010200000{i:05d}".encode() for i in range(len(rows))),
+                   dtype="S18")
+    order = draw_order(ids, np.array(tickets, dtype="S32"))
+    wanted = sorted(range(len(rows)), key=lambda r: (tickets[r].hex(), ids[r]))
+    assert order.tolist() == wanted
