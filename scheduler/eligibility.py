@@ -80,33 +80,44 @@ def last_inspected(registry: Registry, task: str | None) -> np.ndarray:
     return latest
 
 
+def _place_codes(jurisdictions: np.ndarray) -> np.ndarray:
+    """Return each 6-digit jurisdiction as an integer (same order as the strings)."""
+    digits = np.ascontiguousarray(jurisdictions, dtype="S6").view(np.uint8).reshape(-1, 6)
+    return (digits.astype(np.int64) - ord("0")) @ (10 ** np.arange(5, -1, -1, dtype=np.int64))
+
+
 def strata_for_quarter(registry: Registry, policy: Policy, quarter: Quarter) -> list[Stratum]:
     """Return every stratum with a round this quarter, sorted by (task, tier, jurisdiction)."""
     check_tiers(registry, policy)
     ent = registry.enterprises
     rounds = [t for t in sorted(policy.tiers) if quarter.number in policy.tiers[t].quarters]
     any_latest = last_inspected(registry, None) if policy.cooldown_scope == "any" else None
+    # One integer per enterprise orders it by (tier, jurisdiction): the tier's rank among
+    # the tiers with a round (-1 for the others), then the 6-digit code as a number.
+    tier_rank = np.full(len(ent), -1, dtype=np.int64)
+    for rank, tier in enumerate(rounds):
+        tier_rank[ent.tiers == tier.encode()] = rank
+    stratum_code = tier_rank * 1_000_000 + _place_codes(ent.jurisdictions)
+    thresholds = {tier: np.datetime64(quarter.months_before_start(
+        policy.tiers[tier].cooldown_months), "D") for tier in rounds
+        if policy.tiers[tier].cooldown_months > 0}
     strata: list[Stratum] = []
     for task in sorted(policy.tasks, key=lambda t: t.code):
-        in_scope = scope_mask(registry, task)
         latest = any_latest if any_latest is not None else last_inspected(registry, task.code)
-        for tier in rounds:
-            rows = np.flatnonzero(in_scope & (ent.tiers == tier.encode()))
-            if len(rows) == 0:
-                continue
-            months = policy.tiers[tier].cooldown_months
-            if months > 0:
-                threshold = np.datetime64(quarter.months_before_start(months), "D")
-                cooled = latest[rows] >= threshold  # NaT compares False: never inspected
+        rows = np.flatnonzero(scope_mask(registry, task) & (tier_rank >= 0))
+        if len(rows) == 0:
+            continue
+        codes = stratum_code[rows]
+        order = np.argsort(codes, kind="stable")  # rows stay ascending within a stratum
+        rows, codes = rows[order], codes[order]
+        bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+        for start, stop in itertools.pairwise(bounds.tolist()):
+            members = rows[start:stop]
+            tier = rounds[int(codes[start]) // 1_000_000]
+            if tier in thresholds:
+                out = latest[members] >= thresholds[tier]  # NaT compares False
             else:
-                cooled = np.zeros(len(rows), dtype=bool)
-            jur = ent.jurisdictions[rows]
-            order = np.lexsort((rows, jur))
-            rows, jur, cooled = rows[order], jur[order], cooled[order]
-            bounds = np.flatnonzero(np.r_[True, jur[1:] != jur[:-1], True])
-            for start, stop in itertools.pairwise(bounds):
-                members = rows[start:stop]
-                out = cooled[start:stop]
-                strata.append(Stratum(task.code, tier, jur[start].decode(), len(members),
-                                      members[~out], members[out]))
+                out = np.zeros(len(members), dtype=bool)
+            strata.append(Stratum(task.code, tier, ent.jurisdictions[members[0]].decode(),
+                                  len(members), members[~out], members[out]))
     return strata
