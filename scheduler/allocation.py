@@ -81,6 +81,9 @@ class Allocation:
     outcomes: list[StratumOutcome]
     visits: list[Visit]
     eligible: list[np.ndarray]  # lawful inspectors per visit, aligned with visits
+    # One team per visit that capacity allows, as (visit, officer) arrays: proof that the
+    # visits can be staffed, and arcs the staffing solver is always given.
+    teams: tuple[np.ndarray, np.ndarray]
 
 
 def _turns(outcomes: list[StratumOutcome], level: int, above_floor: bool,
@@ -222,4 +225,6 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
     ordered = sorted(admitted, key=lambda v: v.flow_index)
     for visit in ordered:
         visit.tasks.sort()
-    return Allocation(outcomes, ordered, [flow.eligible[v.flow_index] for v in ordered])
+    # Visits join the flow in admission order, so flow_index is each one's position.
+    return Allocation(outcomes, ordered, [flow.eligible[v.flow_index] for v in ordered],
+                      flow.teams())

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SpotcheckError
-from .fasthash import NO_PAIR_LEFT_OUT, cheapest_pairs, keep_cheapest, native, pair_costs
+from .fasthash import (
+    NO_PAIR_LEFT_OUT,
+    assign_costs,
+    cheapest_pairs,
+    keep_cheapest,
+    native,
+    pair_costs,
+)
 from .hashes import ASSIGN
 
 NO_ARC_LEFT_OUT = NO_PAIR_LEFT_OUT
@@ -107,14 +114,37 @@ def _hash_all(job: _HashJob, workers: int) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate([piece[k] for piece in pieces]) for k in range(4))
 
 
+def _with_teams(prefix: bytes, visit_ids: np.ndarray, officer_ids: np.ndarray,
+                arcs: tuple[np.ndarray, np.ndarray, np.ndarray],
+                teams: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Return the arcs plus the team pairs not among them, sorted by (visit, officer)."""
+    arc_visit, arc_officer, arc_cost = arcs
+    width = max(1, len(officer_ids))
+    team_visit, team_officer = teams
+    extra = ~np.isin(team_visit * width + team_officer, arc_visit * width + arc_officer)
+    if not extra.any():
+        return arcs
+    team_visit, team_officer = team_visit[extra], team_officer[extra]
+    team_cost = assign_costs(prefix, visit_ids[team_visit], officer_ids[team_officer])
+    visit = np.concatenate([arc_visit, team_visit])
+    officer = np.concatenate([arc_officer, team_officer])
+    order = np.lexsort((officer, visit))
+    return visit[order], officer[order], np.concatenate([arc_cost, team_cost])[order]
+
+
 def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
                   eligible: list[np.ndarray], inspector_ids: list[str],
                   capacity: list[int], *, keep: int | None = None,
                   complete: frozenset[int] = frozenset(),
-                  previous: StaffingProblem | None = None, workers: int = 1) -> StaffingProblem:
+                  previous: StaffingProblem | None = None,
+                  teams: tuple[np.ndarray, np.ndarray] | None = None,
+                  workers: int = 1) -> StaffingProblem:
     """Return the staffing network, each visit keeping its `keep` cheapest pairs.
 
     Visits in `complete` keep every pair; `keep=None` keeps every pair of every visit.
+    `teams` (visit, officer) are pairs kept besides: a staffing within capacity, so the
+    pruned network is never infeasible. The left-out bound stays the cheapest pair not
+    among the `keep` cheapest, which is at most the cheapest pair actually left out.
     With `previous` (the same visits, pruned before), only visits newly in `complete`
     are hashed again. `workers` threads or processes share the hashing; the result is the same.
     """
@@ -125,10 +155,13 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
         job = _HashJob(prefix, np.array([v.encode() for v in visit_ids], dtype="S18"),
                        eligible, officer_ids, limit)
         officers, costs, sizes, left = _hash_all(job, workers)
+        arc_visit = np.repeat(np.arange(len(visit_ids), dtype=np.int64), sizes)
+        if teams is not None:
+            arc_visit, officers, costs = _with_teams(prefix, job.visit_ids, officer_ids,
+                                                     (arc_visit, officers, costs), teams)
         return StaffingProblem(
             team_size, visit_ids, inspector_ids, np.asarray(capacity, dtype=np.int64),
-            np.repeat(np.arange(len(visit_ids), dtype=np.int64), sizes), officers, costs,
-            eligible, left)
+            arc_visit, officers, costs, eligible, left)
     encoded = officer_ids.tolist()
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     left_out = np.full(len(visit_ids), NO_ARC_LEFT_OUT, dtype=np.int64)
@@ -187,19 +220,29 @@ def solve_min_cost(problem: StaffingProblem) -> np.ndarray:
     return np.asarray(flows, dtype=np.int64)
 
 
+def pruned_keep(team_size: int) -> int:
+    """Return how many of each visit's cheapest pairs the solver is first given."""
+    return 4 * team_size + 4
+
+
 def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
           eligible: list[np.ndarray], inspector_ids: list[str],
-          capacity: list[int], *, workers: int = 1) -> tuple[StaffingProblem, np.ndarray]:
-    """Return the staffing network and the optimal 0/1 flow per arc, proven optimal."""
+          capacity: list[int], *, teams: tuple[np.ndarray, np.ndarray] | None = None,
+          workers: int = 1) -> tuple[StaffingProblem, np.ndarray]:
+    """Return the staffing network and the optimal 0/1 flow per arc, proven optimal.
+
+    `teams` is a staffing within capacity (allocation's proof); without it a pruned
+    network may be infeasible where many officers are fully booked.
+    """
     from .optimality import certify
 
     complete: frozenset[int] = frozenset()
-    keep = 4 * team_size + 4
+    keep = pruned_keep(team_size)
     problem: StaffingProblem | None = None
     while True:
         problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
                                 inspector_ids, capacity, keep=keep, complete=complete,
-                                previous=problem, workers=workers)
+                                previous=problem, teams=teams, workers=workers)
         flows = solve_min_cost(problem)
         verdict = certify(problem, flows > 0)
         if verdict.optimal:

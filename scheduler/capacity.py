@@ -79,6 +79,27 @@ class StaffingFlow:
         self._visit_pool.append(pool)
         return len(self._visit_pool) - 1
 
+    def teams(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return a lawful team for every visit within capacity, as (visit, officer) arrays
+        sorted by visit: each pool's units, in officer order, dealt out to its visits in turn.
+        """
+        visits_of: dict[int, list[int]] = {}
+        for visit, pool in enumerate(self._visit_pool):
+            visits_of.setdefault(pool, []).append(visit)
+        team_visit, team_officer = [], []
+        for pool in sorted(visits_of):
+            visits = np.array(visits_of[pool], dtype=np.int64)
+            units = self._units[pool]
+            officers = np.array(sorted(units), dtype=np.int64)
+            dealt = np.repeat(officers, [units[o] for o in officers.tolist()])
+            team_visit.append(visits[np.arange(len(dealt)) % len(visits)])
+            team_officer.append(dealt)
+        if not team_visit:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        visits_dealt, officers_dealt = np.concatenate(team_visit), np.concatenate(team_officer)
+        order = np.lexsort((officers_dealt, visits_dealt))
+        return visits_dealt[order], officers_dealt[order]
+
     def restrict_visit(self, visit: int, eligible: np.ndarray) -> bool:
         """Narrow a visit's lawful inspectors; return False (and change nothing) if unstaffable."""
         old, new = self._visit_pool[visit], self._pool(eligible)

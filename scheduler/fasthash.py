@@ -71,6 +71,17 @@ def pair_costs(prefix: bytes, enterprise_id: bytes, officer_ids: Sequence[bytes]
     return raw.reshape(-1, 32)[:, :5].astype(np.int64) @ _BYTE_WEIGHTS
 
 
+def assign_costs(prefix: bytes, enterprise_ids: np.ndarray,
+                 officer_ids: np.ndarray) -> np.ndarray:
+    """Return the 40-bit cost of sha256(prefix + enterprise + ':' + officer) per pair
+    (two aligned 'S' arrays)."""
+    if len(enterprise_ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    items = np.char.add(np.char.add(enterprise_ids, b":"), officer_ids)
+    raw = digests(prefix, items).view(np.uint8).reshape(-1, 32)
+    return raw[:, :5].astype(np.int64) @ _BYTE_WEIGHTS
+
+
 def keep_cheapest(officers: np.ndarray, costs: np.ndarray,
                   keep: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Return the `keep` cheapest pairs by (cost, position), in their original order, and

@@ -141,7 +141,7 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     visit_ids = [ids[v.row].decode() for v in allocation.visits]
     problem, flows = staff(digest, quarter_text, policy.team_size, visit_ids,
                            allocation.eligible, [o.inspector_id for o in registry.inspectors],
-                           rules.capacity, workers=workers)
+                           rules.capacity, teams=allocation.teams, workers=workers)
     plan = _assemble(registry, policy, quarter_text, seed, digest, allocation, problem, flows)
     on_stage("done")
     return plan

@@ -31,7 +31,7 @@ from .bundle import (
 )
 from .draw import ticket_hex
 from .errors import SpotcheckError
-from .fasthash import digests
+from .fasthash import assign_costs, digests
 from .hashes import ALGORITHMS, ASSIGN, normalise_seed, sha256_hex, ticket_prefix
 from .optimality import certify
 from .plan import StageHook, plan_quarter
@@ -42,7 +42,6 @@ from .registry import Registry
 from .staffing import StaffingRules, officer_problem
 
 _SHOWN = 10
-_BYTE_WEIGHTS = np.array([2**32, 2**24, 2**16, 2**8, 1], dtype=np.int64)
 
 
 @dataclass
@@ -302,10 +301,9 @@ def _check_tickets(bundle: Bundle, seed_digest: str, quarter: str, fail: Any) ->
 def _written_costs_agree(seed_digest: str, quarter: str,
                          rows: list[tuple[str, ...]]) -> np.ndarray:
     """Return, per assignments.csv row, whether its cost is the pair's assign-v1 value."""
-    pairs = np.array([f"{r[0]}:{r[2]}".encode() for r in rows], dtype=np.bytes_)
-    raw = digests(f"{ASSIGN}:{seed_digest}:{quarter}:".encode(), pairs)
-    costs = raw.view(np.uint8).reshape(-1, 32)[:, :5].astype(np.int64) @ _BYTE_WEIGHTS \
-        if len(rows) else np.zeros(0, dtype=np.int64)
+    costs = assign_costs(f"{ASSIGN}:{seed_digest}:{quarter}:".encode(),
+                         np.array([r[0].encode() for r in rows], dtype=np.bytes_),
+                         np.array([r[2].encode() for r in rows], dtype=np.bytes_))
     return np.array([c == str(v) for c, v in zip((r[3] for r in rows), costs.tolist(),
                                                   strict=True)], dtype=bool)
 

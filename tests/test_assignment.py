@@ -44,3 +44,19 @@ def test_visit_costs_match_assign_v1(city: scheduler.Registry) -> None:
     batched = assignment.visit_costs(digest, "2026Q4", enterprise,
                                      [o.encode() for o in officers])
     assert batched.tolist() == [cost(digest, "2026Q4", enterprise, o) for o in officers]
+
+
+@pytest.mark.parametrize("keep", [1, 2, 3])
+def test_tiny_pruning_still_gives_the_optimum(keep: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeping fewer pairs than a team needs stays feasible (allocation's teams are always
+    given) and still ends at the full network's optimum, under tight capacity."""
+    city = synthetic_city(6000)
+    tight = scheduler.Registry.build(
+        city.enterprises, [o.model_copy(update={"capacity": max(1, o.capacity // 20)})
+                           for o in city.inspectors], city.conflicts, city.history)
+    policy, _ = scheduler.load_policy()
+    usual = scheduler.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
+    assert any(s.drawn < s.target for s in usual.strata)  # capacity binds
+    monkeypatch.setattr(assignment, "pruned_keep", lambda team_size: keep)
+    pruned = scheduler.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
+    assert pruned.assignments == usual.assignments

@@ -66,3 +66,27 @@ def test_admissions_match_a_per_visit_max_flow(case: tuple) -> None:
             admitted.append(lawful)
         assert flow.eligible == admitted
         assert all(0 <= load <= cap for load, cap in zip(flow.load, capacity, strict=True))
+
+
+@given(workloads())
+def test_teams_staff_every_admitted_visit_within_capacity(case: tuple) -> None:
+    """The dealt-out teams give each visit team_size distinct lawful officers within capacity."""
+    capacity, team, pools, steps = case
+    flow = StaffingFlow(list(capacity), team)
+    for kind, pool, pick in steps:
+        lawful = pools[pool]
+        if kind == "fresh":
+            lawful = lawful[lawful != lawful[pick % len(lawful)]].copy()
+        if kind == "restrict" and flow.eligible:
+            visit = pick % len(flow.eligible)
+            flow.restrict_visit(visit, np.intersect1d(flow.eligible[visit], lawful))
+        else:
+            flow.add_visit(lawful)
+    visit, officer = flow.teams()
+    assert np.array_equal(np.bincount(visit, minlength=len(flow.eligible)),
+                          np.full(len(flow.eligible), team))
+    for v, lawful in enumerate(flow.eligible):
+        members = officer[visit == v]
+        assert len(set(members.tolist())) == team
+        assert set(members.tolist()) <= set(lawful.tolist())
+    assert all(np.bincount(officer, minlength=len(capacity)) <= capacity)
