@@ -51,6 +51,7 @@ class StaffingProblem:
     arc_cost: np.ndarray          # int64 per arc
     lawful: list[np.ndarray]
     left_out_cost: np.ndarray     # int64 per visit
+    cost_prefix: bytes = b""      # "assign-v1:SEED_HASH:QUARTER:", to recompute any cost
 
     @property
     def visits(self) -> int:
@@ -121,7 +122,12 @@ def _with_teams(prefix: bytes, visit_ids: np.ndarray, officer_ids: np.ndarray,
     arc_visit, arc_officer, arc_cost = arcs
     width = max(1, len(officer_ids))
     team_visit, team_officer = teams
-    extra = ~np.isin(team_visit * width + team_officer, arc_visit * width + arc_officer)
+    keys, wanted = arc_visit * width + arc_officer, team_visit * width + team_officer
+    if len(keys) and np.all(keys[1:] > keys[:-1]):  # lawful officers come in ascending order
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        extra = keys[at] != wanted
+    else:
+        extra = ~np.isin(wanted, keys)
     if not extra.any():
         return arcs
     team_visit, team_officer = team_visit[extra], team_officer[extra]
@@ -161,7 +167,7 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
                                                      (arc_visit, officers, costs), teams)
         return StaffingProblem(
             team_size, visit_ids, inspector_ids, np.asarray(capacity, dtype=np.int64),
-            arc_visit, officers, costs, eligible, left)
+            arc_visit, officers, costs, eligible, left, prefix)
     encoded = officer_ids.tolist()
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     left_out = np.full(len(visit_ids), NO_ARC_LEFT_OUT, dtype=np.int64)
@@ -185,7 +191,7 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
         np.repeat(np.arange(len(parts), dtype=np.int64), sizes),
         np.concatenate([p[0] for p in parts]) if parts else empty,
         np.concatenate([p[1] for p in parts]) if parts else empty,
-        eligible, left_out)
+        eligible, left_out, prefix)
 
 
 def solve_min_cost(problem: StaffingProblem) -> np.ndarray:
@@ -249,4 +255,36 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
             return problem, flows
         if not verdict.unproven:
             raise SpotcheckError("the staffing solver returned teams that are not optimal")
+        complete = complete | frozenset(verdict.unproven)
+
+
+def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
+                  eligible: list[np.ndarray], inspector_ids: list[str], capacity: list[int],
+                  teams: tuple[np.ndarray, np.ndarray], *,
+                  workers: int = 1) -> tuple[StaffingProblem, np.ndarray] | None:
+    """Return the staffing network and flow of the given teams if they are the optimum.
+
+    `teams` (visit, officer) must already be lawful, within capacity and team_size per
+    visit. No solver runs: the teams are optimal exactly when the full network's residual
+    has no negative cycle, which Bellman–Ford decides on each visit's cheapest pairs plus
+    the teams, widening visits the reduced-cost bound cannot clear. Returns None when a
+    cheaper staffing exists.
+    """
+    from .optimality import certify
+
+    complete: frozenset[int] = frozenset()
+    problem: StaffingProblem | None = None
+    while True:
+        problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
+                                inspector_ids, capacity, keep=pruned_keep(team_size),
+                                complete=complete, previous=problem, teams=teams,
+                                workers=workers)
+        width = max(1, len(inspector_ids))
+        used = np.isin(problem.arc_visit * width + problem.arc_inspector,
+                       teams[0] * width + teams[1])
+        verdict = certify(problem, used)
+        if verdict.optimal:
+            return problem, used.astype(np.int64)
+        if not verdict.unproven:
+            return None
         complete = complete | frozenset(verdict.unproven)

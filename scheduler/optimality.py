@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .assignment import NO_ARC_LEFT_OUT, StaffingProblem
+from .fasthash import assign_costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,12 @@ def certify(problem: StaffingProblem, used: np.ndarray) -> Certificate:
 
 
 def _left_out_unproven(problem: StaffingProblem, distance: np.ndarray) -> tuple[int, ...]:
+    """Return the visits whose left-out pairs the potentials cannot be shown to price out.
+
+    First a bound per visit: every left-out pair costs at least `left_out_cost`, and no
+    officer's potential exceeds the highest among the visit's lawful officers. Visits that
+    bound does not clear have each left-out pair's exact cost recomputed and checked.
+    """
     pruned = np.flatnonzero(problem.left_out_cost < NO_ARC_LEFT_OUT)
     if len(pruned) == 0:
         return ()
@@ -88,7 +95,28 @@ def _left_out_unproven(problem: StaffingProblem, distance: np.ndarray) -> tuple[
             highest[key] = int(officer_distance[lawful].max())
         bound[k] = highest[key]
     slack = problem.left_out_cost[pruned] + distance[pruned] - bound
-    return tuple(pruned[slack < 0].tolist())
+    loose = pruned[slack < 0]
+    if len(loose) == 0 or not problem.cost_prefix:
+        return tuple(loose.tolist())
+    return _exactly_unproven(problem, distance, officer_distance, loose)
+
+
+def _exactly_unproven(problem: StaffingProblem, distance: np.ndarray,
+                      officer_distance: np.ndarray, visits: np.ndarray) -> tuple[int, ...]:
+    """Return the visits with a left-out pair of negative reduced cost, by exact costs."""
+    sizes = np.array([len(problem.lawful[v]) for v in visits.tolist()], dtype=np.int64)
+    pair_visit = np.repeat(visits, sizes)
+    pair_officer = np.concatenate([problem.lawful[v] for v in visits.tolist()])
+    visit_ids = np.array([problem.visit_ids[v].encode() for v in visits.tolist()],
+                         dtype=np.bytes_)
+    officer_ids = np.array([i.encode() for i in problem.inspector_ids], dtype=np.bytes_)
+    costs = assign_costs(problem.cost_prefix, np.repeat(visit_ids, sizes),
+                         officer_ids[pair_officer])
+    reduced = costs + distance[pair_visit] - officer_distance[pair_officer]
+    width = max(1, len(problem.inspector_ids))
+    in_network = np.isin(pair_visit * width + pair_officer,
+                         problem.arc_visit * width + problem.arc_inspector)
+    return tuple(np.unique(pair_visit[(reduced < 0) & ~in_network]).tolist())
 
 
 def _no_negative_cycle(problem: StaffingProblem,

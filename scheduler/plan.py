@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .allocation import Allocation, allocate
-from .assignment import StaffingProblem, staff
+from .assignment import StaffingProblem, certify_teams, staff
 from .draw import Ordering, order_strata, stratum_target, ticket_hex
 from .eligibility import Stratum, strata_for_quarter
+from .errors import SpotcheckError
 from .hashes import normalise_seed, sha256_hex
 from .policy import Policy
 from .quarter import Quarter
@@ -107,9 +108,14 @@ def _no_hook(stage: str) -> None:
     return None
 
 
+class TeamsNotOptimal(SpotcheckError):
+    """Given teams do not staff the plan's visits lawfully at minimum cost."""
+
+
 def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, seed: str,
                  *, on_stage: StageHook = _no_hook, workers: int | None = None,
-                 draws: Draws | None = None) -> Plan:
+                 draws: Draws | None = None,
+                 teams: Mapping[tuple[str, str], Sequence[str]] | None = None) -> Plan:
     """Return the quarter's plan; a pure function of its arguments.
 
     `on_stage(name)` is called as each stage starts ("eligibility", "draw", "allocation",
@@ -118,6 +124,11 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     use; 1 never forks); it never changes the result. `draws` are the strata and draw
     orders when already computed for this registry, policy, quarter and seed (e.g. by
     PostgreSQL, `models.sql_draw`); they must equal what this function would compute.
+    `teams` ((enterprise_id, department) → inspector ids, e.g. a bundle's assignments) are
+    checked instead of solved for: the plan uses them if they give every visit team_size
+    distinct lawful officers within capacity and are proven the assign-v1 optimum, and
+    TeamsNotOptimal is raised otherwise. That proof needs no solver, so checking a plan
+    costs less than making it.
     """
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -139,12 +150,48 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     on_stage("assignment")
     ids = registry.enterprises.ids
     visit_ids = [ids[v.row].decode() for v in allocation.visits]
-    problem, flows = staff(digest, quarter_text, policy.team_size, visit_ids,
-                           allocation.eligible, [o.inspector_id for o in registry.inspectors],
-                           rules.capacity, teams=allocation.teams, workers=workers)
+    officers = [o.inspector_id for o in registry.inspectors]
+    if teams is None:
+        problem, flows = staff(digest, quarter_text, policy.team_size, visit_ids,
+                               allocation.eligible, officers, rules.capacity,
+                               teams=allocation.teams, workers=workers)
+    else:
+        given = _given_teams(allocation, visit_ids, officers, rules.capacity,
+                             policy.team_size, teams)
+        certified = certify_teams(digest, quarter_text, policy.team_size, visit_ids,
+                                  allocation.eligible, officers, rules.capacity, given,
+                                  workers=workers)
+        if certified is None:
+            raise TeamsNotOptimal("a cheaper lawful staffing of the visits exists")
+        problem, flows = certified
     plan = _assemble(registry, policy, quarter_text, seed, digest, allocation, problem, flows)
     on_stage("done")
     return plan
+
+
+def _given_teams(allocation: Allocation, visit_ids: list[str], officers: list[str],
+                 capacity: list[int], team_size: int,
+                 teams: Mapping[tuple[str, str], Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Return the teams as (visit, officer) arrays; raise unless they staff exactly the
+    allocated visits with team_size distinct lawful officers each, within capacity."""
+    index = {o: i for i, o in enumerate(officers)}
+    keys = {(e, v.department) for e, v in zip(visit_ids, allocation.visits, strict=True)}
+    if set(teams) != keys:
+        raise TeamsNotOptimal("the teams are not for exactly the plan's visits")
+    team_visit, team_officer = [], []
+    for v, (enterprise, visit) in enumerate(zip(visit_ids, allocation.visits, strict=True)):
+        members = sorted({index.get(m, -1) for m in teams[(enterprise, visit.department)]})
+        lawful = allocation.eligible[v]
+        if len(members) != team_size or len(teams[(enterprise, visit.department)]) != \
+                team_size or not np.isin(members, lawful).all():
+            raise TeamsNotOptimal(f"the team for {enterprise} ({visit.department}) is not "
+                                  f"{team_size} distinct lawful officers")
+        team_visit += [v] * team_size
+        team_officer += members
+    load = np.bincount(np.array(team_officer, dtype=np.int64), minlength=len(officers))
+    if np.any(load > np.asarray(capacity, dtype=np.int64)):
+        raise TeamsNotOptimal("an officer is given more visits than their capacity")
+    return np.array(team_visit, dtype=np.int64), np.array(team_officer, dtype=np.int64)
 
 
 def _assemble(registry: Registry, policy: Policy, quarter: str, seed: str, digest: str,

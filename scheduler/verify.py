@@ -34,7 +34,7 @@ from .errors import SpotcheckError
 from .fasthash import assign_costs, digests
 from .hashes import ALGORITHMS, ASSIGN, normalise_seed, sha256_hex, ticket_prefix
 from .optimality import certify
-from .plan import StageHook, plan_quarter
+from .plan import Plan, StageHook, plan_quarter
 from .policy import Policy, parse_policy
 from .provenance import check_provenance
 from .quarter import Quarter
@@ -210,7 +210,7 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     report.mismatches += found.mismatches
     report.warnings += found.warnings
 
-    plan = plan_quarter(registry, policy, quarter, seed, on_stage=on_stage)
+    plan = _reproduce(bundle, registry, policy, quarter, seed, on_stage)
     reproduced = output_files(plan)
     for name in OUTPUT_FILES:
         if name not in bundle.files:
@@ -235,6 +235,23 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     for key, value in report.counts.items():
         if counts.get(key) != value:
             fail(f"manifest.json: counts.{key} is {counts.get(key)!r}, the plan has {value}")
+
+
+def _reproduce(bundle: Bundle, registry: Registry, policy: Policy, quarter: Quarter, seed: str,
+               on_stage: StageHook) -> Plan:
+    """Return the plan the seed gives, checking the bundle's teams rather than solving.
+
+    The written teams are taken when they are lawful, within capacity and proven the
+    minimum-cost staffing (no solver needed); otherwise the plan is solved afresh, so the
+    difference can be shown team by team.
+    """
+    teams: dict[tuple[str, str], list[str]] = defaultdict(list)
+    try:
+        for row in read_table("assignments.csv", bundle.files.get("assignments.csv", b"")):
+            teams[(row[0], row[1])].append(row[2])
+        return plan_quarter(registry, policy, quarter, seed, on_stage=on_stage, teams=teams)
+    except SpotcheckError:  # TeamsNotOptimal, or an unreadable assignments.csv
+        return plan_quarter(registry, policy, quarter, seed, on_stage=on_stage)
 
 
 def _explain_difference(name: str, written: bytes, expected: bytes, fail: Any) -> None:

@@ -60,3 +60,78 @@ def test_tiny_pruning_still_gives_the_optimum(keep: int, monkeypatch: pytest.Mon
     monkeypatch.setattr(assignment, "pruned_keep", lambda team_size: keep)
     pruned = scheduler.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
     assert pruned.assignments == usual.assignments
+
+
+@pytest.fixture(scope="module")
+def tight_city() -> scheduler.Registry:
+    """A small city whose officers have a twentieth of their capacity."""
+    city = synthetic_city(6000)
+    return scheduler.Registry.build(
+        city.enterprises, [o.model_copy(update={"capacity": max(1, o.capacity // 20)})
+                           for o in city.inspectors], city.conflicts, city.history)
+
+
+def _teams(plan: scheduler.Plan) -> dict[tuple[str, str], list[str]]:
+    teams: dict[tuple[str, str], list[str]] = {}
+    for a in plan.assignments:
+        teams.setdefault((a.enterprise_id, a.department), []).append(a.inspector_id)
+    return teams
+
+
+def test_optimal_teams_are_certified_without_a_solver(tight_city: scheduler.Registry,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the optimal teams, the plan is rebuilt and proven without running the solver."""
+    policy, _ = scheduler.load_policy()
+    plan = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
+
+    def no_solver(problem: assignment.StaffingProblem) -> np.ndarray:
+        raise AssertionError("the solver ran")
+
+    monkeypatch.setattr(assignment, "solve_min_cost", no_solver)
+    checked = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1,
+                                     teams=_teams(plan))
+    assert (checked.draws, checked.visits, checked.assignments) == \
+        (plan.draws, plan.visits, plan.assignments)
+
+
+def test_lawful_but_costlier_teams_are_refused(tight_city: scheduler.Registry) -> None:
+    """Swapping one officer for another lawful one with room gives teams that are refused."""
+    policy, _ = scheduler.load_policy()
+    plan = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
+    teams = _teams(plan)
+    load: dict[str, int] = {}
+    for a in plan.assignments:
+        load[a.inspector_id] = load.get(a.inspector_id, 0) + 1
+    capacity = {o.inspector_id: o.capacity for o in tight_city.inspectors}
+    problem = plan.staffing
+    index = {o: i for i, o in enumerate(problem.inspector_ids)}
+    for v, enterprise in enumerate(problem.visit_ids):
+        lawful = problem.lawful[v].tolist()
+        key = next(k for k in teams if k[0] == enterprise and index[teams[k][0]] in lawful)
+        members = teams[key]
+        spare = [problem.inspector_ids[i] for i in lawful
+                 if problem.inspector_ids[i] not in members
+                 and load.get(problem.inspector_ids[i], 0) < capacity[problem.inspector_ids[i]]]
+        if spare:
+            teams[key] = [spare[0], members[1]]
+            break
+    else:
+        pytest.fail("no officer with room to swap in")
+    with pytest.raises(scheduler.plan.TeamsNotOptimal, match="cheaper"):
+        scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1, teams=teams)
+
+
+def test_unlawful_or_missing_teams_are_refused(tight_city: scheduler.Registry) -> None:
+    """A team with an officer from elsewhere, or a visit without a team, is refused."""
+    policy, _ = scheduler.load_policy()
+    plan = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
+    teams = _teams(plan)
+    key = next(iter(teams))
+    stranger = next(o.inspector_id for o in tight_city.inspectors
+                    if o.department != key[1])
+    with pytest.raises(scheduler.plan.TeamsNotOptimal, match="lawful"):
+        scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1,
+                               teams={**teams, key: [stranger, teams[key][1]]})
+    del teams[key]
+    with pytest.raises(scheduler.plan.TeamsNotOptimal, match="visits"):
+        scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1, teams=teams)
