@@ -6,6 +6,11 @@ nothing — so CI logs and pipes never see a bar. Times come from a monotonic cl
 to the terminal only: nothing here is returned to a caller, so no clock reading can reach a
 plan, a file or a digest.
 
+With SPOTCHECK_TIMINGS set to a file name, every stage's start (seconds since the command
+began, monotonic) and the process's peak memory so far are also appended to that file as
+JSON lines, for benchmarks and capacity planning; like the terminal, the file is never read
+back by spotcheck.
+
 A command calls `finish()` when its work is done, before printing its results; used as a
 context manager, a reporter also ends a line left open when the work fails, so the error
 message starts on a line of its own.
@@ -13,6 +18,8 @@ message starts on a line of its own.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -206,15 +213,61 @@ class TerminalProgress(Progress):
             self.write("\n")
 
 
+def peak_rss_mib() -> float | None:
+    """Return this process's peak resident set size so far in MiB (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes vs KiB
+
+
+class TimedProgress(Progress):
+    """Reports through another reporter and appends each stage's start to a JSON-lines file."""
+
+    def __init__(self, inner: Progress, command: str, path: str, *,
+                 clock: Clock = time.monotonic) -> None:
+        self.inner, self.command, self.path, self.clock = inner, command, path, clock
+        self.started = clock()
+        self._record("start")
+
+    def _record(self, stage: str) -> None:
+        line = {"command": self.command, "stage": stage,
+                "seconds": round(self.clock() - self.started, 3),
+                "peak_rss_mib": peak_rss_mib()}
+        with open(self.path, "a", encoding="utf-8") as log:
+            log.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def stage(self, name: str) -> None:
+        """Record the stage, then report it."""
+        self._record(name)
+        self.inner.stage(name)
+
+    def tally(self, label: str, total: int | None = None, unit: str = "rows") -> Tally:
+        """Return the inner reporter's counter."""
+        return self.inner.tally(label, total, unit)
+
+    def finish(self) -> None:
+        """Record the end, then let the inner reporter finish."""
+        self._record("done")
+        self.inner.finish()
+
+    def close(self) -> None:
+        """Close the inner reporter."""
+        self.inner.close()
+
+
 def progress_for(command: str, *, quiet: bool = False, stream: TextIO | None = None,
                  clock: Clock = time.monotonic) -> Progress:
     """Return a reporter for `command` on `stream` (default standard error).
 
     It reports only when the stream is a terminal and `quiet` is off; otherwise it is the
-    silent `Progress`.
+    silent `Progress`. With SPOTCHECK_TIMINGS set, stages are also recorded to that file.
     """
     target = sys.stderr if stream is None else stream
     isatty = getattr(target, "isatty", None)
-    if quiet or target is None or isatty is None or not isatty():
-        return Progress()
-    return TerminalProgress(command, target, clock=clock)
+    shown: Progress = Progress() if quiet or target is None or isatty is None or not isatty() \
+        else TerminalProgress(command, target, clock=clock)
+    timings = os.environ.get("SPOTCHECK_TIMINGS")
+    return TimedProgress(shown, command, timings, clock=clock) if timings else shown

@@ -252,3 +252,35 @@ def test_progress_never_changes_the_plan_or_its_files(
         return dict(loaded)
 
     assert manifest(shown) == manifest(unshown)
+
+
+def test_timings_file_records_every_stage_of_plan_and_verify(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPOTCHECK_TIMINGS gets one JSON line per stage, in order, with rising times and the
+    peak memory; the plan's files are the same as without it."""
+    db = f"sqlite:///{tmp_path / 'spotcheck.db'}"
+    runner = CliRunner()
+    for kind in KINDS:
+        assert runner.invoke(main, ["--db", db, "import", kind,
+                                    str(GOOD / f"{kind}.csv")]).exit_code == 0
+    log = tmp_path / "timings.jsonl"
+    monkeypatch.setenv("SPOTCHECK_TIMINGS", str(log))
+    planned = runner.invoke(main, ["--db", db, "plan", "--quarter", "2026Q4", "--seed", SEED,
+                                   "--out", str(tmp_path / "plan")])
+    assert planned.exit_code == 0, planned.output
+    assert runner.invoke(main, ["verify", str(tmp_path / "plan")]).exit_code == 0
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    plan_stages = [x["stage"] for x in lines if x["command"] == "plan"]
+    assert plan_stages == ["start", "load registry", "eligibility", "draw", "allocation",
+                           "assignment", "done", "bundle", "store and write", "done"]
+    assert [x["stage"] for x in lines if x["command"] == "verify"][:2] == ["start", "read"]
+    for command in ("plan", "verify"):
+        times = [x["seconds"] for x in lines if x["command"] == command]
+        assert times == sorted(times)
+    assert all(x["peak_rss_mib"] > 0 for x in lines)
+    monkeypatch.delenv("SPOTCHECK_TIMINGS")
+    again = runner.invoke(main, ["--db", db, "plan", "--quarter", "2026Q4", "--seed", SEED,
+                                 "--replace", "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    for name in OUTPUT_FILES:
+        assert (tmp_path / "plan" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
