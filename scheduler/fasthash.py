@@ -1,6 +1,6 @@
 """Bulk SHA-256 for draw-v1 tickets and assign-v1 costs, native where it was built.
 
-The native loops (`scheduler/_hashing.c`, built against OpenSSL's libcrypto when the
+The native loops (`scheduler/_native.c`, built against OpenSSL's libcrypto when the
 package is installed) hash several times faster than a Python loop over hashlib and run
 without the GIL, so the work is split over threads. Where the extension is missing (no
 compiler at install time) the same results come from hashlib; the tests compare the two.
@@ -12,13 +12,14 @@ import hashlib
 import itertools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 
 import numpy as np
 
 try:
-    from . import _hashing
+    from . import _native
 except ImportError:  # pragma: no cover - exercised where no compiler was available
-    _hashing = None  # type: ignore[assignment]
+    _native = None  # type: ignore[assignment]
 
 NO_PAIR_LEFT_OUT = 2**40  # above every 40-bit cost
 _BYTE_WEIGHTS = np.array([2**32, 2**24, 2**16, 2**8, 1], dtype=np.int64)
@@ -27,7 +28,12 @@ _CHUNK = 1 << 16  # items per native call when threads share the work
 
 def native() -> bool:
     """Return whether the native loops are in use."""
-    return _hashing is not None
+    return _native is not None
+
+
+def native_module() -> ModuleType | None:
+    """Return the native extension, or None where it was not built."""
+    return _native
 
 
 def _ranges(n: int, parts: int) -> list[tuple[int, int]]:
@@ -42,11 +48,11 @@ def digests(prefix: bytes, items: np.ndarray, *, workers: int = 1) -> np.ndarray
         raise TypeError("items must be a numpy bytes ('S') array")
     if len(items) == 0:
         return np.zeros(0, dtype="S32")
-    if _hashing is None:
+    if _native is None:
         sha = hashlib.sha256
         return np.array([sha(prefix + item).digest() for item in items.tolist()], dtype="S32")
     width = items.dtype.itemsize
-    hash_range = _hashing.digests
+    hash_range = _native.digests
     if workers <= 1 or len(items) < 2 * _CHUNK:
         raw = hash_range(prefix, items, width)
     else:
@@ -104,7 +110,7 @@ def cheapest_pairs(prefix: bytes, visit_ids: np.ndarray, lawful: list[np.ndarray
     number kept per visit, and the cheapest cost left out per visit.
     """
     n = len(visit_ids)
-    if _hashing is None:
+    if _native is None:
         return _cheapest_pairs_python(prefix, visit_ids, lawful, officer_ids, keep)
     visit_ids = np.ascontiguousarray(visit_ids)
     officer_ids = np.ascontiguousarray(officer_ids)
@@ -115,7 +121,7 @@ def cheapest_pairs(prefix: bytes, visit_ids: np.ndarray, lawful: list[np.ndarray
     lawful = list(lawful)
 
     def run(bounds: tuple[int, int]) -> None:
-        _hashing.cheapest(prefix, visit_ids, visit_ids.dtype.itemsize, lawful, officer_ids,
+        _native.cheapest(prefix, visit_ids, visit_ids.dtype.itemsize, lawful, officer_ids,
                           officer_ids.dtype.itemsize, keep, bounds[0], bounds[1],
                           kept_officers, kept_costs, sizes, left)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import fasthash
 from .assignment import NO_ARC_LEFT_OUT, StaffingProblem
 from .fasthash import assign_costs
 
@@ -123,6 +124,17 @@ def _no_negative_cycle(problem: StaffingProblem,
                        used: np.ndarray) -> tuple[Certificate, np.ndarray]:
     n_nodes = problem.visits + len(problem.inspector_ids) + 1
     tails, heads, weights = _residual(problem, used.astype(bool))
+    native = fasthash.native_module()
+    if native is not None:
+        distance = np.zeros(n_nodes, dtype=np.int64)
+        cycle, scans = native.shortest(n_nodes, tails, heads, weights, distance)
+        return Certificate(cycle == 0, scans, -cycle), distance
+    return _rounds(n_nodes, tails, heads, weights)
+
+
+def _rounds(n_nodes: int, tails: np.ndarray, heads: np.ndarray,
+            weights: np.ndarray) -> tuple[Certificate, np.ndarray]:
+    """Bellman–Ford in numpy rounds, where the native loop was not built."""
     order = np.argsort(heads, kind="stable")
     tails, heads, weights = tails[order], heads[order], weights[order]
     starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]]) if len(heads) else \

@@ -22,7 +22,7 @@ ID_TEXT = st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY-abc", min_size=1, ma
 @pytest.fixture
 def pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run with the hashlib fallback, as where the extension could not be built."""
-    monkeypatch.setattr(fasthash, "_hashing", None)
+    monkeypatch.setattr(fasthash, "_native", None)
 
 
 def test_native_loops_are_built_in_ci() -> None:
@@ -94,7 +94,7 @@ def test_shared_hashing_gives_the_same_plan(native: bool,
     if native and not fasthash.native():
         pytest.skip("the native loops were not built here")
     if not native:
-        monkeypatch.setattr(fasthash, "_hashing", None)
+        monkeypatch.setattr(fasthash, "_native", None)
     city = synthetic_city(4000)
     policy, _ = scheduler.load_policy()
     monkeypatch.setattr(assignment, "PARALLEL_MIN_PAIRS", 0)

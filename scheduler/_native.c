@@ -1,4 +1,5 @@
-/* Native loops for the two SHA-256 streams a plan hashes in bulk (DESIGN §6).
+/* Native loops: the two SHA-256 streams a plan hashes in bulk (DESIGN §6), and the
+ * shortest paths of the optimality proof (scheduler/optimality.py).
  *
  * draw-v1 tickets: sha256(prefix + enterprise_id) for every eligible enterprise of a task.
  * assign-v1 costs: int(sha256(prefix + enterprise_id + ":" + inspector_id)[:10], 16) for
@@ -235,18 +236,163 @@ done:
     return result;
 }
 
+/* The weight of a cycle in the parent graph, or 0 when it has none. A cycle there always
+ * has negative weight (a standard property of Bellman-Ford relaxations). */
+static int64_t parent_cycle(Py_ssize_t n, const int64_t *parent, const int64_t *parent_weight,
+                            int64_t *mark) {
+    memset(mark, 0, sizeof(int64_t) * (size_t)n);
+    for (Py_ssize_t s = 0; s < n; s++) {
+        int64_t x = s;
+        while (x >= 0 && mark[x] == 0) {
+            mark[x] = s + 1;
+            x = parent[x];
+        }
+        if (x >= 0 && mark[x] == s + 1) {
+            int64_t y = x, total = 0;
+            do {
+                total += parent_weight[y];
+                y = parent[y];
+            } while (y != x);
+            return total < 0 ? total : -1;
+        }
+    }
+    return 0;
+}
+
+/* shortest(n_nodes, tails, heads, weights, out_distance) -> (cycle_weight, scans)
+ *
+ * Shortest distances from a virtual source joined to every node by a 0-weight arc, over
+ * the arcs tails[k] -> heads[k] of weight weights[k] (int64), by Bellman-Ford with a FIFO
+ * queue (only nodes whose distance fell are scanned again). Writes the distances to
+ * out_distance and returns (0, scans) when no cycle of negative weight exists; otherwise
+ * (the weight of one negative cycle, scans). Exact integer arithmetic throughout.
+ */
+static PyObject *shortest(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    Py_buffer tails, heads, weights;
+    PyObject *o_distance;
+    if (!PyArg_ParseTuple(args, "ny*y*y*O", &n, &tails, &heads, &weights, &o_distance)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_buffer out = {0};
+    int64_t *start = NULL, *arc_head = NULL, *arc_weight = NULL, *parent = NULL;
+    int64_t *parent_weight = NULL, *mark = NULL, *queue = NULL;
+    char *queued = NULL;
+    Py_ssize_t m = tails.len / 8;
+    if (n < 0 || tails.len % 8 || heads.len != tails.len || weights.len != tails.len) {
+        PyErr_SetString(PyExc_ValueError, "tails, heads and weights must be int64 arrays of "
+                        "one length");
+        goto done;
+    }
+    if (writable_int64(o_distance, &out, n, "out_distance") < 0) {
+        goto done;
+    }
+    const int64_t *tail = tails.buf, *head = heads.buf, *weight = weights.buf;
+    for (Py_ssize_t k = 0; k < m; k++) {
+        if (tail[k] < 0 || tail[k] >= n || head[k] < 0 || head[k] >= n) {
+            PyErr_SetString(PyExc_ValueError, "an arc names a node outside the network");
+            goto done;
+        }
+    }
+    start = PyMem_Calloc((size_t)n + 2, sizeof(int64_t));
+    arc_head = PyMem_Malloc(sizeof(int64_t) * ((size_t)m + 1));
+    arc_weight = PyMem_Malloc(sizeof(int64_t) * ((size_t)m + 1));
+    parent = PyMem_Malloc(sizeof(int64_t) * ((size_t)n + 1));
+    parent_weight = PyMem_Calloc((size_t)n + 1, sizeof(int64_t));
+    mark = PyMem_Malloc(sizeof(int64_t) * ((size_t)n + 1));
+    queue = PyMem_Malloc(sizeof(int64_t) * ((size_t)n + 1));
+    queued = PyMem_Calloc((size_t)n + 1, 1);
+    if (!start || !arc_head || !arc_weight || !parent || !parent_weight || !mark || !queue
+        || !queued) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int64_t *distance = out.buf;
+    int64_t cycle = 0, scans = 0;
+    Py_BEGIN_ALLOW_THREADS
+    /* Arcs by tail (counting sort), so each node's out-arcs are contiguous. */
+    for (Py_ssize_t k = 0; k < m; k++) {
+        start[tail[k] + 2]++;
+    }
+    for (Py_ssize_t v = 0; v < n; v++) {
+        start[v + 2] += start[v + 1];
+    }
+    for (Py_ssize_t k = 0; k < m; k++) {
+        int64_t at = start[tail[k] + 1]++;
+        arc_head[at] = head[k];
+        arc_weight[at] = weight[k];
+    }
+    Py_ssize_t first = 0, count = 0;
+    for (Py_ssize_t v = 0; v < n; v++) {
+        distance[v] = 0;
+        parent[v] = -1;
+        queue[count++] = v;
+        queued[v] = 1;
+    }
+    int64_t since_check = 0;
+    while (count > 0) {
+        int64_t u = queue[first];
+        first = (first + 1) % (n + 1);
+        count--;
+        queued[u] = 0;
+        scans++;
+        for (int64_t k = start[u]; k < start[u + 1]; k++) {
+            int64_t v = arc_head[k], candidate = distance[u] + arc_weight[k];
+            if (candidate < distance[v]) {
+                distance[v] = candidate;
+                parent[v] = u;
+                parent_weight[v] = arc_weight[k];
+                if (!queued[v]) {
+                    queue[(first + count) % (n + 1)] = v;
+                    count++;
+                    queued[v] = 1;
+                }
+            }
+        }
+        /* Without a negative cycle the queue empties; with one it never does, and the
+         * parent graph then holds the cycle. Look for it after every n scans. */
+        if (++since_check >= n) {
+            since_check = 0;
+            cycle = parent_cycle(n, parent, parent_weight, mark);
+            if (cycle != 0) {
+                break;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("LL", (long long)cycle, (long long)scans);
+done:
+    PyMem_Free(start);
+    PyMem_Free(arc_head);
+    PyMem_Free(arc_weight);
+    PyMem_Free(parent);
+    PyMem_Free(parent_weight);
+    PyMem_Free(mark);
+    PyMem_Free(queue);
+    PyMem_Free(queued);
+    if (out.obj) PyBuffer_Release(&out);
+    PyBuffer_Release(&tails);
+    PyBuffer_Release(&heads);
+    PyBuffer_Release(&weights);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"digests", digests, METH_VARARGS,
      "digests(prefix, items, width) -> bytes: SHA-256 of prefix + each fixed-width item "
      "(trailing NULs dropped), 32 bytes each."},
     {"cheapest", cheapest, METH_VARARGS,
      "cheapest(...) -> None: assign-v1 costs of visits [start, stop), keeping the cheapest."},
+    {"shortest", shortest, METH_VARARGS,
+     "shortest(n, tails, heads, weights, out_distance) -> (negative cycle weight or 0, "
+     "passes): Bellman-Ford with a queue."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "scheduler._hashing",
-    "Native SHA-256 loops for draw-v1 tickets and assign-v1 costs.", -1, methods,
+    PyModuleDef_HEAD_INIT, "scheduler._native",
+    "Native loops: SHA-256 for draw-v1 tickets and assign-v1 costs; shortest paths for the optimality proof.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__hashing(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
