@@ -115,6 +115,15 @@ def _hash_all(job: _HashJob, workers: int) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate([piece[k] for piece in pieces]) for k in range(4))
 
 
+def contains(members: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Return, per wanted integer, whether it is among `members`, by binary search (the
+    arc keys this is used on come sorted, so usually nothing is sorted here)."""
+    if len(members) == 0:
+        return np.zeros(len(wanted), dtype=bool)
+    ordered = members if np.all(members[1:] >= members[:-1]) else np.sort(members)
+    return ordered[np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)] == wanted
+
+
 def _with_teams(prefix: bytes, visit_ids: np.ndarray, officer_ids: np.ndarray,
                 arcs: tuple[np.ndarray, np.ndarray, np.ndarray],
                 teams: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -122,12 +131,7 @@ def _with_teams(prefix: bytes, visit_ids: np.ndarray, officer_ids: np.ndarray,
     arc_visit, arc_officer, arc_cost = arcs
     width = max(1, len(officer_ids))
     team_visit, team_officer = teams
-    keys, wanted = arc_visit * width + arc_officer, team_visit * width + team_officer
-    if len(keys) and np.all(keys[1:] > keys[:-1]):  # lawful officers come in ascending order
-        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-        extra = keys[at] != wanted
-    else:
-        extra = ~np.isin(wanted, keys)
+    extra = ~contains(arc_visit * width + arc_officer, team_visit * width + team_officer)
     if not extra.any():
         return arcs
     team_visit, team_officer = team_visit[extra], team_officer[extra]
@@ -195,40 +199,70 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
 
 
 def solve_min_cost(problem: StaffingProblem) -> np.ndarray:
-    """Return a 0/1 flow per arc that staffs every visit at minimum total cost."""
-    from ortools.graph.python import min_cost_flow
+    """Return a 0/1 flow per arc that staffs every visit at minimum total cost.
+
+    Visits and officers that share no arc, even through others, are independent: each
+    connected part of the network is solved on its own (at province scale the three
+    departments at least), which keeps the solver's memory to the largest part.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
     n_visits, n_inspectors = problem.visits, len(problem.inspector_ids)
+    flows = np.zeros(len(problem.arc_visit), dtype=np.int64)
     if n_visits == 0:
-        return np.zeros(0, dtype=np.int64)
+        return flows
+    nodes = n_visits + n_inspectors
+    graph = coo_matrix((np.ones(len(problem.arc_visit), dtype=np.int8),
+                        (problem.arc_visit, n_visits + problem.arc_inspector)),
+                       shape=(nodes, nodes))
+    _, part = connected_components(graph, directed=False)
+    arc_part = part[problem.arc_visit]
+    arc_order = np.argsort(arc_part, kind="stable")
+    arc_bounds = np.searchsorted(arc_part[arc_order], np.arange(part.max() + 2))
+    visit_part, officer_part = part[:n_visits], part[n_visits:]
+    for label in np.unique(visit_part).tolist():
+        arcs = arc_order[arc_bounds[label]:arc_bounds[label + 1]]
+        visits = np.flatnonzero(visit_part == label)
+        officers = np.flatnonzero(officer_part == label)
+        flows[arcs] = _solve_part(
+            problem.team_size, len(visits), problem.capacity[officers],
+            np.searchsorted(visits, problem.arc_visit[arcs]),
+            np.searchsorted(officers, problem.arc_inspector[arcs]), problem.arc_cost[arcs])
+    return flows
+
+
+def _solve_part(team_size: int, n_visits: int, capacity: np.ndarray, arc_visit: np.ndarray,
+                arc_inspector: np.ndarray, arc_cost: np.ndarray) -> np.ndarray:
+    """Return the min-cost 0/1 flow per arc of one connected part (OR-Tools)."""
+    from ortools.graph.python import min_cost_flow
+
+    n_inspectors = len(capacity)
     source, sink = 0, 1 + n_visits + n_inspectors
     visit_node = 1 + np.arange(n_visits, dtype=np.int64)
     inspector_node = 1 + n_visits + np.arange(n_inspectors, dtype=np.int64)
     solver = min_cost_flow.SimpleMinCostFlow()
-    n_arcs = len(problem.arc_visit)
+    n_arcs = len(arc_visit)
     solver.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate([np.full(n_visits, source), visit_node[problem.arc_visit],
-                        inspector_node]),
-        np.concatenate([visit_node, inspector_node[problem.arc_inspector],
+        np.concatenate([np.full(n_visits, source), visit_node[arc_visit], inspector_node]),
+        np.concatenate([visit_node, inspector_node[arc_inspector],
                         np.full(n_inspectors, sink)]),
-        np.concatenate([np.full(n_visits, problem.team_size), np.ones(n_arcs, np.int64),
-                        problem.capacity]),
-        np.concatenate([np.zeros(n_visits, np.int64), problem.arc_cost,
+        np.concatenate([np.full(n_visits, team_size), np.ones(n_arcs, np.int64), capacity]),
+        np.concatenate([np.zeros(n_visits, np.int64), arc_cost,
                         np.zeros(n_inspectors, np.int64)]),
     )
-    demand = problem.team_size * n_visits
+    demand = team_size * n_visits
     solver.set_nodes_supplies(np.array([source, sink]), np.array([demand, -demand]))
     status = solver.solve()
     if status != solver.OPTIMAL:
         raise SpotcheckError(f"the staffing solver ended with status {status.name}; "
                              "allocation admitted visits it could not staff")
-    flows = solver.flows(np.arange(n_visits, n_visits + n_arcs))
-    return np.asarray(flows, dtype=np.int64)
+    return np.asarray(solver.flows(np.arange(n_visits, n_visits + n_arcs)), dtype=np.int64)
 
 
 def pruned_keep(team_size: int) -> int:
     """Return how many of each visit's cheapest pairs the solver is first given."""
-    return 4 * team_size + 4
+    return 12 * team_size
 
 
 def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
@@ -238,24 +272,68 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
     """Return the staffing network and the optimal 0/1 flow per arc, proven optimal.
 
     `teams` is a staffing within capacity (allocation's proof); without it a pruned
-    network may be infeasible where many officers are fully booked.
+    network may be infeasible where many officers are fully booked. After the first solve,
+    visits the proof cannot clear get all their pairs and are re-solved locally (with their
+    officers' other visits, everything else held); only if the proof then finds a cheaper
+    exchange is the whole network solved again. Every answer is certified, so the local
+    step saves time and never changes the result.
     """
     from .optimality import certify
 
     complete: frozenset[int] = frozenset()
     keep = pruned_keep(team_size)
     problem: StaffingProblem | None = None
+    flows = np.zeros(0, dtype=np.int64)
     while True:
+        previous, previous_flows = problem, flows
         problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
                                 inspector_ids, capacity, keep=keep, complete=complete,
                                 previous=problem, teams=teams, workers=workers)
-        flows = solve_min_cost(problem)
-        verdict = certify(problem, flows > 0)
+        flows = np.zeros(0, dtype=np.int64)
+        if previous is not None:
+            flows = _resolve_locally(problem, _carried_flows(previous, previous_flows, problem),
+                                     sorted(complete))
+            verdict = certify(problem, flows > 0)
+            if not verdict.optimal and not verdict.unproven:
+                flows = np.zeros(0, dtype=np.int64)  # a cheaper exchange runs elsewhere
+        if len(flows) == 0:
+            flows = solve_min_cost(problem)
+            verdict = certify(problem, flows > 0)
         if verdict.optimal:
             return problem, flows
         if not verdict.unproven:
             raise SpotcheckError("the staffing solver returned teams that are not optimal")
         complete = complete | frozenset(verdict.unproven)
+
+
+def _carried_flows(previous: StaffingProblem, flows: np.ndarray,
+                   problem: StaffingProblem) -> np.ndarray:
+    """Return the previous flow on the arcs of a widened network (new arcs carry none)."""
+    width = max(1, len(problem.inspector_ids))
+    used = previous.arc_visit[flows > 0] * width + previous.arc_inspector[flows > 0]
+    return contains(used, problem.arc_visit * width + problem.arc_inspector).astype(np.int64)
+
+
+def _resolve_locally(problem: StaffingProblem, flows: np.ndarray,
+                     visits: list[int]) -> np.ndarray:
+    """Return the flow with the given visits, and every visit sharing an officer with them,
+    solved again at minimum cost while all other visits keep their teams."""
+    officers = np.unique(np.concatenate([problem.lawful[v] for v in visits]))
+    touching = contains(officers, problem.arc_inspector)
+    local_visits = np.union1d(np.unique(problem.arc_visit[touching]),
+                              np.array(visits, dtype=np.int64))
+    local = contains(local_visits, problem.arc_visit)
+    held = np.bincount(problem.arc_inspector[~local & (flows > 0)],
+                       minlength=len(problem.inspector_ids))
+    arcs = np.flatnonzero(local)
+    local_officers = np.unique(problem.arc_inspector[arcs])
+    result = flows.copy()
+    result[arcs] = _solve_part(
+        problem.team_size, len(local_visits),
+        problem.capacity[local_officers] - held[local_officers],
+        np.searchsorted(local_visits, problem.arc_visit[arcs]),
+        np.searchsorted(local_officers, problem.arc_inspector[arcs]), problem.arc_cost[arcs])
+    return result
 
 
 def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
@@ -280,8 +358,8 @@ def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
                                 complete=complete, previous=problem, teams=teams,
                                 workers=workers)
         width = max(1, len(inspector_ids))
-        used = np.isin(problem.arc_visit * width + problem.arc_inspector,
-                       teams[0] * width + teams[1])
+        used = contains(teams[0] * width + teams[1],
+                        problem.arc_visit * width + problem.arc_inspector)
         verdict = certify(problem, used)
         if verdict.optimal:
             return problem, used.astype(np.int64)

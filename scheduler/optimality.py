@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import fasthash
-from .assignment import NO_ARC_LEFT_OUT, StaffingProblem
+from .assignment import NO_ARC_LEFT_OUT, StaffingProblem, contains
 from .fasthash import assign_costs
 
 
@@ -115,8 +115,8 @@ def _exactly_unproven(problem: StaffingProblem, distance: np.ndarray,
                          officer_ids[pair_officer])
     reduced = costs + distance[pair_visit] - officer_distance[pair_officer]
     width = max(1, len(problem.inspector_ids))
-    in_network = np.isin(pair_visit * width + pair_officer,
-                         problem.arc_visit * width + problem.arc_inspector)
+    in_network = contains(problem.arc_visit * width + problem.arc_inspector,
+                          pair_visit * width + pair_officer)
     return tuple(np.unique(pair_visit[(reduced < 0) & ~in_network]).tolist())
 
 

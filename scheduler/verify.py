@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from .assignment import StaffingProblem
+from .assignment import StaffingProblem, contains
 from .bundle import (
     BUNDLE_FILES,
     FORMAT,
@@ -415,7 +415,7 @@ def _check_optimal(problem: StaffingProblem, plan: Any, fail: Any) -> None:
     arc_place = np.array([place[e] for e in problem.visit_ids], dtype=np.int64)
     chosen = np.array([place[a.enterprise_id] * width + officer_of[a.inspector_id]
                        for a in plan.assignments], dtype=np.int64)
-    used = np.isin(arc_place[problem.arc_visit] * width + problem.arc_inspector, chosen)
+    used = contains(chosen, arc_place[problem.arc_visit] * width + problem.arc_inspector)
     verdict = certify(problem, used)
     if not verdict.optimal:
         fail(f"the teams are not the cheapest lawful staffing: an exchange saving "
