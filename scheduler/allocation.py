@@ -174,7 +174,8 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
             position = outcome.cursor
             outcome.cursor += 1
             row = int(rows[position])
-            if len(rules.lawful(row, task.department, own)) < policy.team_size:
+            lawful = rules.lawful(row, task.department, own)
+            if len(lawful) < policy.team_size:
                 outcome.skipped.append((position, rules.why_no_team(row, task.department, own)))
                 continue
             conflict = joint_conflict(row, task.code)
@@ -184,7 +185,8 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
             key = (row, task.department)
             visit = visits.get(key)
             quals = own if visit is None else visit.qualifications | own
-            lawful = rules.lawful(row, task.department, quals)
+            if quals != own:
+                lawful = rules.lawful(row, task.department, quals)
             if visit is None:
                 index = flow.add_visit(lawful)
                 if index is None:

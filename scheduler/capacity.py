@@ -118,6 +118,18 @@ class StaffingFlow:
     def _grow(self, pool: int) -> bool:
         """Add one visit to the pool and route its team_size units, or change nothing."""
         self._visits[pool] += 1
+        # Most visits find team_size members with room the pool can still use at once.
+        units, visits, team = self._units[pool], self._visits[pool], self.team_size
+        quick = []
+        for officer in self._room[pool]:
+            if units.get(officer, 0) < visits:
+                quick.append(officer)
+                if len(quick) == team:
+                    for chosen in quick:
+                        self._move(pool, chosen, +1)
+                    if self._dead_pool[pool]:
+                        self._revive()
+                    return True
         journal: list[_Move] = []
         for unit in range(self.team_size):
             if not self._augment(pool, journal, mark_dead=unit == 0):

@@ -56,6 +56,11 @@ class StaffingRules:
             grouped.setdefault(conflict.enterprise_id.encode(), set()).add(
                 index[conflict.inspector_id])
         self.recusals = {k: frozenset(v) for k, v in grouped.items()}
+        rows = registry.enterprises.index_of(np.array(list(self.recusals), dtype="S18")) \
+            if self.recusals else np.zeros(0, dtype=np.int64)
+        self._recused_at: dict[int, frozenset[int]] = {
+            int(row): officers for row, officers in zip(rows.tolist(), self.recusals.values(),
+                                                        strict=True) if row >= 0}
         end = quarter.end
         self._by_prefix: dict[tuple[str, str], list[int]] = {}
         for i, officer in enumerate(self.inspectors):
@@ -90,9 +95,9 @@ class StaffingRules:
 
     def lawful(self, row: int, department: str, qualifications: frozenset[str]) -> np.ndarray:
         """Return the inspectors (ascending) who may serve on this enterprise's visit."""
-        ent = self.registry.enterprises
-        candidates = self.qualified(department, ent.jurisdictions[row], qualifications)
-        recused = self.recusals.get(ent.ids[row])
+        candidates = self.qualified(department, self.registry.enterprises.jurisdictions[row],
+                                    qualifications)
+        recused = self._recused_at.get(row)
         if recused:
             candidates = np.array([i for i in candidates if i not in recused], dtype=np.int64)
         return candidates
