@@ -227,6 +227,11 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
     ordered = sorted(admitted, key=lambda v: v.flow_index)
     for visit in ordered:
         visit.tasks.sort()
+    # Only the positions a stratum reached are ever read again: drop the rest of each
+    # draw order (at province scale most of the tickets) before staffing needs the memory.
+    for outcome in outcomes:
+        outcome.ordering = Ordering(outcome.ordering.rows[:outcome.cursor].copy(),
+                                    outcome.ordering.tickets[:outcome.cursor].copy())
     # Visits join the flow in admission order, so flow_index is each one's position.
     return Allocation(outcomes, ordered, [flow.eligible[v.flow_index] for v in ordered],
                       flow.teams())

@@ -147,6 +147,7 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     rules = StaffingRules(registry, policy.team_size, q)
     allocation = allocate(registry, policy, rules,
                           [(s, t, orderings[s.key]) for s, t in zip(strata, targets, strict=True)])
+    del orderings, draws  # allocation kept the part of each draw order it reached
     on_stage("assignment")
     ids = registry.enterprises.ids
     visit_ids = [ids[v.row].decode() for v in allocation.visits]
