@@ -1,13 +1,15 @@
-"""Command line of the benchmarks: `python -m benchmarks plan [--enterprises N]`."""
+"""Command line of the benchmarks: `python -m benchmarks plan [--enterprises N]`, and
+`python -m benchmarks province [--enterprises N]` for the province-scale run of the CLI."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from scheduler.demo import DEMO_QUARTER, DEMO_SEED
 
-from . import plan_scale
+from . import plan_scale, province_scale
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,15 +21,40 @@ def main(argv: list[str] | None = None) -> int:
                       help="enterprises in the synthetic city (default 1,000,000)")
     plan.add_argument("--seed", default=DEMO_SEED, help="draw seed (default: the demo's)")
     plan.add_argument("--quarter", default=DEMO_QUARTER, help="quarter (default 2026Q4)")
+    province = commands.add_parser(
+        "province", help="import, plan and verify a synthetic province through the CLI, "
+                         "each command timed and measured against its target")
+    province.add_argument("--enterprises", type=int, default=1_000_000,
+                          help="enterprises in the synthetic province (default 1,000,000)")
+    province.add_argument("--keep", type=Path, metavar="DIR",
+                          help="work in DIR (empty or new) and keep the files, database, "
+                               "bundle, timings and logs (default: a temporary folder)")
+    province.add_argument("--db", metavar="URL",
+                          help="database URL, e.g. an empty PostgreSQL database "
+                               "(default: SQLite in the work folder)")
+    province.add_argument("--json", type=Path, metavar="FILE",
+                          help="append the result to FILE as one JSON line")
     args = parser.parse_args(argv)
     if args.enterprises < 1:
         parser.error("--enterprises must be at least 1")
+    if args.benchmark == "plan":
+        try:
+            result = plan_scale.run(args.enterprises, args.seed, args.quarter)
+        except plan_scale.BenchmarkFailure as exc:
+            print(f"benchmark FAILED: the plan is wrong: {exc}", file=sys.stderr)
+            return 1
+        print(plan_scale.report(result))
+        return 0
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        parser.error(f"--keep {args.keep}: the folder is not empty")
     try:
-        result = plan_scale.run(args.enterprises, args.seed, args.quarter)
-    except plan_scale.BenchmarkFailure as exc:
-        print(f"benchmark FAILED: the plan is wrong: {exc}", file=sys.stderr)
+        found = province_scale.run(args.enterprises, args.keep, db_url=args.db)
+    except province_scale.BenchmarkFailure as exc:
+        print(f"benchmark FAILED: {exc}", file=sys.stderr)
         return 1
-    print(plan_scale.report(result))
+    print(province_scale.report(found))
+    if args.json is not None:
+        province_scale.append_json(found, args.json)
     return 0
 
 

@@ -1,0 +1,32 @@
+"""The province-scale benchmark runs the CLI end to end, checks its plan and reports each target."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.province_scale import PLAN_FIGURES, TARGETS, limit_text, report, run
+
+
+def test_province_benchmark_end_to_end(tmp_path: Path) -> None:
+    """A 20,000-enterprise province imports, plans and verifies, passes every check, and the
+    report prints each figure against its target."""
+    result = run(20_000, tmp_path / "work", log=False)
+
+    plan = result.commands["plan"]
+    stages = {s.stage: s.seconds for s in plan.stages}
+    for name, _ in PLAN_FIGURES:
+        assert name in stages and stages[name] >= 0, name
+    assert plan.seconds >= sum(stages[name] for name, _ in PLAN_FIGURES)
+    assert result.bare_pairs > 0 and result.bare_seconds > 0 and result.ratio > 0
+    assert result.counts["draws"] > 0
+    assert result.counts["assignments"] == 2 * result.counts["visits"]
+    assert all(run.peak_rss_mib > 0 for run in result.commands.values())
+
+    text = report(result)
+    for name, unit, limit in TARGETS:
+        assert any(line.startswith(name) and limit_text(limit, unit) in line
+                   for line in text.splitlines()), name
+    assert "checks passed" in text
