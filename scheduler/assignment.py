@@ -291,11 +291,13 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
                                 previous=problem, teams=teams, workers=workers)
         flows = np.zeros(0, dtype=np.int64)
         if previous is not None:
-            flows = _resolve_locally(problem, _carried_flows(previous, previous_flows, problem),
-                                     sorted(complete))
-            verdict = certify(problem, flows > 0)
-            if not verdict.optimal and not verdict.unproven:
-                flows = np.zeros(0, dtype=np.int64)  # a cheaper exchange runs elsewhere
+            carried = _carried_flows(previous, previous_flows, problem)
+            del previous, previous_flows
+            flows = _resolve_locally(problem, carried, sorted(complete))
+            if len(flows):
+                verdict = certify(problem, flows > 0)
+                if not verdict.optimal and not verdict.unproven:
+                    flows = np.zeros(0, dtype=np.int64)  # a cheaper exchange runs elsewhere
         if len(flows) == 0:
             flows = solve_min_cost(problem)
             verdict = certify(problem, flows > 0)
@@ -317,11 +319,14 @@ def _carried_flows(previous: StaffingProblem, flows: np.ndarray,
 def _resolve_locally(problem: StaffingProblem, flows: np.ndarray,
                      visits: list[int]) -> np.ndarray:
     """Return the flow with the given visits, and every visit sharing an officer with them,
-    solved again at minimum cost while all other visits keep their teams."""
+    solved again at minimum cost while all other visits keep their teams; an empty array
+    when that would be most of the network."""
     officers = np.unique(np.concatenate([problem.lawful[v] for v in visits]))
     touching = contains(officers, problem.arc_inspector)
     local_visits = np.union1d(np.unique(problem.arc_visit[touching]),
                               np.array(visits, dtype=np.int64))
+    if 2 * len(local_visits) > problem.visits:
+        return np.zeros(0, dtype=np.int64)  # hardly local: solving everything costs the same
     local = contains(local_visits, problem.arc_visit)
     held = np.bincount(problem.arc_inspector[~local & (flows > 0)],
                        minlength=len(problem.inspector_ids))

@@ -135,3 +135,42 @@ def test_unlawful_or_missing_teams_are_refused(tight_city: scheduler.Registry) -
     del teams[key]
     with pytest.raises(scheduler.plan.TeamsNotOptimal, match="visits"):
         scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1, teams=teams)
+
+
+def test_local_resolve_reaches_the_optimum_of_its_part() -> None:
+    """Re-solving one department's visits locally, from allocation's teams, gives the same
+    flow as solving the whole network (the department is a part of its own)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.province import PROVINCE_POLICY, province_registry
+    from scheduler.allocation import allocate
+    from scheduler.draw import order_strata, stratum_target
+    from scheduler.eligibility import strata_for_quarter
+    from scheduler.quarter import Quarter
+    from scheduler.staffing import StaffingRules
+
+    registry = province_registry(30_000)
+    policy, _ = scheduler.load_policy(PROVINCE_POLICY)
+    quarter, digest = Quarter.parse("2026Q4"), scheduler.seed_hash(SEED)
+    strata = strata_for_quarter(registry, policy, quarter)
+    orders = order_strata(registry, strata, digest, "2026Q4")
+    rules = StaffingRules(registry, policy.team_size, quarter)
+    allocation = allocate(registry, policy, rules,
+                          [(s, stratum_target(s, policy, digest, "2026Q4"), orders[s.key])
+                           for s in strata])
+    visit_ids = [registry.enterprises.ids[v.row].decode() for v in allocation.visits]
+    problem = assignment.build_problem(
+        digest, "2026Q4", policy.team_size, visit_ids, allocation.eligible,
+        [o.inspector_id for o in registry.inspectors], rules.capacity, keep=6,
+        teams=allocation.teams)
+    best = assignment.solve_min_cost(problem)
+    width = len(problem.inspector_ids)
+    start = assignment.contains(allocation.teams[0] * width + allocation.teams[1],
+                                problem.arc_visit * width + problem.arc_inspector)
+    special = [v for v, visit in enumerate(allocation.visits) if visit.department == "TZSB"]
+    assert 0 < len(special) < problem.visits // 2
+    others = ~np.isin(problem.arc_visit, special)
+    carried = np.where(others, best, start.astype(np.int64))
+    assert not np.array_equal(carried, best)  # allocation's teams are not the optimum
+    assert np.array_equal(assignment._resolve_locally(problem, carried, special), best)
