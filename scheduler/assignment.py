@@ -198,12 +198,13 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
         eligible, left_out, prefix)
 
 
-def solve_min_cost(problem: StaffingProblem) -> np.ndarray:
+def solve_min_cost(problem: StaffingProblem, workers: int = 1) -> np.ndarray:
     """Return a 0/1 flow per arc that staffs every visit at minimum total cost.
 
     Visits and officers that share no arc, even through others, are independent: each
     connected part of the network is solved on its own (at province scale the three
-    departments at least), which keeps the solver's memory to the largest part.
+    departments at least), which keeps the solver's memory to the largest part; with
+    `workers` > 1 the parts are solved in that many forked processes, largest first.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -220,16 +221,42 @@ def solve_min_cost(problem: StaffingProblem) -> np.ndarray:
     arc_part = part[problem.arc_visit]
     arc_order = np.argsort(arc_part, kind="stable")
     arc_bounds = np.searchsorted(arc_part[arc_order], np.arange(part.max() + 2))
-    visit_part, officer_part = part[:n_visits], part[n_visits:]
-    for label in np.unique(visit_part).tolist():
-        arcs = arc_order[arc_bounds[label]:arc_bounds[label + 1]]
-        visits = np.flatnonzero(visit_part == label)
-        officers = np.flatnonzero(officer_part == label)
-        flows[arcs] = _solve_part(
-            problem.team_size, len(visits), problem.capacity[officers],
-            np.searchsorted(visits, problem.arc_visit[arcs]),
-            np.searchsorted(officers, problem.arc_inspector[arcs]), problem.arc_cost[arcs])
+    labels = np.unique(part[:n_visits]).tolist()
+    # Largest parts first, so forked workers finish together.
+    labels.sort(key=lambda label: (-(arc_bounds[label + 1] - arc_bounds[label]), label))
+    global _PARTS
+    _PARTS = (problem, part, arc_order, arc_bounds)
+    try:
+        if workers > 1 and len(labels) > 1 and len(problem.arc_visit) >= PARALLEL_MIN_PAIRS \
+                and "fork" in mp.get_all_start_methods():
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded",
+                                        DeprecationWarning)
+                with mp.get_context("fork").Pool(min(workers, len(labels))) as pool:
+                    solved = pool.map(_solve_label, labels, chunksize=1)
+        else:
+            solved = [_solve_label(label) for label in labels]
+    finally:
+        _PARTS = None
+    for label, part_flows in zip(labels, solved, strict=True):
+        flows[arc_order[arc_bounds[label]:arc_bounds[label + 1]]] = part_flows
     return flows
+
+
+_PARTS: tuple[StaffingProblem, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+def _solve_label(label: int) -> np.ndarray:
+    """Return the flow on the arcs of one connected part (run in a worker or in place)."""
+    assert _PARTS is not None
+    problem, part, arc_order, arc_bounds = _PARTS
+    arcs = arc_order[arc_bounds[label]:arc_bounds[label + 1]]
+    visits = np.flatnonzero(part[:problem.visits] == label)
+    officers = np.flatnonzero(part[problem.visits:] == label)
+    return _solve_part(problem.team_size, len(visits), problem.capacity[officers],
+                       np.searchsorted(visits, problem.arc_visit[arcs]),
+                       np.searchsorted(officers, problem.arc_inspector[arcs]),
+                       problem.arc_cost[arcs])
 
 
 def _solve_part(team_size: int, n_visits: int, capacity: np.ndarray, arc_visit: np.ndarray,
@@ -299,7 +326,7 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
                 if not verdict.optimal and not verdict.unproven:
                     flows = np.zeros(0, dtype=np.int64)  # a cheaper exchange runs elsewhere
         if len(flows) == 0:
-            flows = solve_min_cost(problem)
+            flows = solve_min_cost(problem, workers)
             verdict = certify(problem, flows > 0)
         if verdict.optimal:
             return problem, flows

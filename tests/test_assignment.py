@@ -84,7 +84,7 @@ def test_optimal_teams_are_certified_without_a_solver(tight_city: scheduler.Regi
     policy, _ = scheduler.load_policy()
     plan = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
 
-    def no_solver(problem: assignment.StaffingProblem) -> np.ndarray:
+    def no_solver(problem: assignment.StaffingProblem, workers: int = 1) -> np.ndarray:
         raise AssertionError("the solver ran")
 
     monkeypatch.setattr(assignment, "solve_min_cost", no_solver)
@@ -174,3 +174,20 @@ def test_local_resolve_reaches_the_optimum_of_its_part() -> None:
     carried = np.where(others, best, start.astype(np.int64))
     assert not np.array_equal(carried, best)  # allocation's teams are not the optimum
     assert np.array_equal(assignment._resolve_locally(problem, carried, special), best)
+
+
+def test_parts_solved_in_forked_workers_equal_one_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Solving the network's connected parts in two processes gives the one-process flow."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.province import PROVINCE_POLICY, province_registry
+
+    policy, _ = scheduler.load_policy(PROVINCE_POLICY)
+    plan = scheduler.plan_quarter(province_registry(30_000), policy, "2026Q4", SEED, workers=1)
+    monkeypatch.setattr(assignment, "PARALLEL_MIN_PAIRS", 0)
+    alone = assignment.solve_min_cost(plan.staffing, workers=1)
+    shared = assignment.solve_min_cost(plan.staffing, workers=2)
+    assert np.array_equal(alone, shared)
+    assert int(alone.sum()) == 2 * plan.staffing.visits
