@@ -180,11 +180,16 @@ def _given_teams(allocation: Allocation, visit_ids: list[str], officers: list[st
     if set(teams) != keys:
         raise TeamsNotOptimal("the teams are not for exactly the plan's visits")
     team_visit, team_officer = [], []
+    pools: dict[int, frozenset[int]] = {}  # lawful arrays are shared by visits of one pool
     for v, (enterprise, visit) in enumerate(zip(visit_ids, allocation.visits, strict=True)):
-        members = sorted({index.get(m, -1) for m in teams[(enterprise, visit.department)]})
-        lawful = allocation.eligible[v]
-        if len(members) != team_size or len(teams[(enterprise, visit.department)]) != \
-                team_size or not np.isin(members, lawful).all():
+        written = teams[(enterprise, visit.department)]
+        members = sorted({index.get(m, -1) for m in written})
+        lawful = pools.get(id(allocation.eligible[v]))
+        if lawful is None:
+            lawful = pools[id(allocation.eligible[v])] = frozenset(
+                allocation.eligible[v].tolist())
+        if len(members) != team_size or len(written) != team_size or \
+                not lawful.issuperset(members):
             raise TeamsNotOptimal(f"the team for {enterprise} ({visit.department}) is not "
                                   f"{team_size} distinct lawful officers")
         team_visit += [v] * team_size
