@@ -300,10 +300,10 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
 
     `teams` is a staffing within capacity (allocation's proof); without it a pruned
     network may be infeasible where many officers are fully booked. After the first solve,
-    visits the proof cannot clear get all their pairs and are re-solved locally (with their
-    officers' other visits, everything else held); only if the proof then finds a cheaper
-    exchange is the whole network solved again. Every answer is certified, so the local
-    step saves time and never changes the result.
+    visits the proof cannot clear get all their pairs and the same teams are proven again;
+    only when a cheaper exchange really exists are those visits re-solved locally (with
+    their officers' other visits, everything else held), and failing that the whole
+    network. Every answer is certified, so these steps save time and never change it.
     """
     from .optimality import certify
 
@@ -318,13 +318,17 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
                                 previous=problem, teams=teams, workers=workers)
         flows = np.zeros(0, dtype=np.int64)
         if previous is not None:
-            carried = _carried_flows(previous, previous_flows, problem)
+            # Often the teams were optimal all along and only the potentials could not
+            # show it: with the widened visits' pairs in the network, prove it again.
+            flows = _carried_flows(previous, previous_flows, problem)
             del previous, previous_flows
-            flows = _resolve_locally(problem, carried, sorted(complete))
-            if len(flows):
-                verdict = certify(problem, flows > 0)
-                if not verdict.optimal and not verdict.unproven:
-                    flows = np.zeros(0, dtype=np.int64)  # a cheaper exchange runs elsewhere
+            verdict = certify(problem, flows > 0)
+            if not verdict.optimal and not verdict.unproven:  # a cheaper exchange exists
+                flows = _resolve_locally(problem, flows, sorted(complete))
+                if len(flows):
+                    verdict = certify(problem, flows > 0)
+                    if not verdict.optimal and not verdict.unproven:
+                        flows = np.zeros(0, dtype=np.int64)  # it runs beyond the part
         if len(flows) == 0:
             flows = solve_min_cost(problem, workers)
             verdict = certify(problem, flows > 0)
