@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,14 @@ from scheduler.ceremony import quarter_log
 from scheduler.errors import InfeasiblePlanError, InvalidInputError, RowProblem, SpotcheckError
 from scheduler.events import Event
 from scheduler.plan import AssignmentRow, DrawRow, Plan, SkipRow, StratumRow
-from scheduler.registry import EnterpriseColumns, HistoryColumns, Registry
+from scheduler.registry import (
+    EnterpriseColumns,
+    HistoryColumns,
+    Registry,
+    as_columns,
+    fixed_width,
+    text_column,
+)
 
 from .domain import Conflict, HistoryRecord, Inspector
 from .eventlog import EVENT, append_event, checked_events, record_policy
@@ -54,13 +62,14 @@ from .tables import (
 )
 from .transactions import reading, writing
 
-CHUNK = 50_000
+CHUNK = 50_000  # rows written, or read from the database, at a time
 # A re-import touching fewer rows than this share of the table is applied as a diff
 # (delete, update, insert only what changed) rather than by emptying and reloading the
 # table. Both leave exactly the snapshot; the diff is far faster for monthly re-tiering.
 DIFF_APPLY_SHARE = 0.25
 TIER_CHANGE_EXAMPLES = 20
 ENTERPRISE_COLUMNS = ("enterprise_id", "name", "jurisdiction", "industry", "tier")
+HISTORY_COLUMNS = ("enterprise_id", "task", "department", "inspected_on")
 
 ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
 INSPECTOR: Table = InspectorRow.__table__  # type: ignore[attr-defined]
@@ -178,24 +187,38 @@ def _bytes_column(values: Sequence[str], width: int) -> np.ndarray:
 # --- enterprises -----------------------------------------------------------------------
 
 
-def _select_enterprises(conn: Connection) -> list[list[Any]]:
-    """Return the stored enterprises as five lists in ENTERPRISE_COLUMNS order."""
-    rows = conn.execute(select(*(ENTERPRISE.c[name] for name in ENTERPRISE_COLUMNS))).all()
-    return [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], [], []]
+def _enterprise_rows(conn: Connection) -> Iterator[list[list[Any]]]:
+    """Return the stored enterprises as chunks of five columns in ENTERPRISE_COLUMNS order
+    (rows in no particular order), streamed from one SELECT."""
+    return _stream(conn, ENTERPRISE, ENTERPRISE_COLUMNS)
 
 
-def _stored_enterprises(conn: Connection) -> EnterpriseColumns:
-    """Return the stored enterprises as columns sorted by id, trusted as validated."""
-    ids, names, jurisdictions, industries, tiers = _select_enterprises(conn)
-    id_arr = _bytes_column(ids, 18)
-    # sorted here, not in SQL: a PostgreSQL collation need not be byte order
-    order = np.argsort(id_arr, kind="stable")
-    name_arr = np.empty(len(names), dtype=object)
-    name_arr[:] = names
-    return EnterpriseColumns(id_arr[order], name_arr[order],
-                             _bytes_column(jurisdictions, 6)[order],
-                             _bytes_column(industries, 8)[order],
-                             _bytes_column(tiers, 16)[order])
+def _stream(conn: Connection, table: Table, columns: Sequence[str],
+            order_by: str = "") -> Iterator[list[list[Any]]]:
+    """Yield the rows of one SELECT of these columns a chunk at a time, as columns."""
+    query = f"SELECT {', '.join(columns)} FROM {table.name}{order_by}"
+    width, size = len(columns), CHUNK
+    if conn.dialect.name == "sqlite" or conn.dialect.driver == "psycopg2":
+        # The driver's own cursor, in the same transaction: SQLAlchemy's rows would double
+        # the time. On PostgreSQL a named (server-side) cursor: the client never holds
+        # the whole table.
+        raw = conn.connection.dbapi_connection
+        assert raw is not None  # a connection inside a transaction is checked out
+        named = conn.dialect.name == "postgresql"
+        cursor: Any = raw.cursor(f"spotcheck_{table.name}") if named else raw.cursor()
+        try:
+            if named:
+                cursor.itersize = size
+            cursor.execute(query)
+            while rows := cursor.fetchmany(size):
+                yield as_columns(rows, width)
+        finally:
+            cursor.close()
+        return
+    result = conn.exec_driver_sql(query, execution_options={"stream_results": True,
+                                                             "max_row_buffer": size})
+    for rows in result.partitions(size):
+        yield as_columns(rows, width)
 
 
 def _enterprise_chunks(columns: EnterpriseColumns, rows: np.ndarray
@@ -221,36 +244,69 @@ def import_enterprises(engine: Engine, columns: EnterpriseColumns, *, actor: str
         raise InvalidInputError("enterprises: columns must be sorted by id without repeats "
                                 "(build them with EnterpriseColumns.from_lists)")
     with writing(engine, ENTERPRISE, EVENT) as conn:
-        old = _stored_enterprises(conn)
-        if len(old):
-            pos = np.minimum(np.searchsorted(old.ids, new.ids), len(old) - 1)
-            matched = old.ids[pos] == new.ids
-        else:
-            pos, matched = np.zeros(len(new), np.intp), np.zeros(len(new), dtype=bool)
-        new_rows = np.flatnonzero(matched)
-        old_rows = pos[new_rows]
-        differs = np.asarray(
-            (old.names[old_rows] != new.names[new_rows])
-            | (old.jurisdictions[old_rows] != new.jurisdictions[new_rows])
-            | (old.industries[old_rows] != new.industries[new_rows])
-            | (old.tiers[old_rows] != new.tiers[new_rows]), dtype=bool)
-        kept = np.zeros(len(old), dtype=bool)
-        kept[old_rows] = True
-        added, removed = np.flatnonzero(~matched), np.flatnonzero(~kept)
-        changed_new, changed_old = new_rows[differs], old_rows[differs]
+        change = _EnterpriseChange.of(_enterprise_rows(conn), new)
+        unchanged = len(new) - len(change.added) - len(change.changed)
         report = ImportReport(
-            "enterprises", len(new), added=len(added), removed=len(removed),
-            changed=len(changed_new), unchanged=len(new_rows) - len(changed_new),
-            tier_changes=_tier_changes(old.tiers[changed_old], new.tiers[changed_new],
-                                       new.ids[changed_new]))
-        touched = len(added) + len(removed) + len(changed_new)
-        if len(old) and touched < DIFF_APPLY_SHARE * max(len(old), len(new)):
-            _apply_enterprise_diff(conn, new, _text(old.ids[removed]), changed_new, added)
+            "enterprises", len(new), added=len(change.added), removed=len(change.removed),
+            changed=len(change.changed), unchanged=unchanged,
+            tier_changes=change.tier_changes)
+        touched = len(change.added) + len(change.removed) + len(change.changed)
+        if change.stored and touched < DIFF_APPLY_SHARE * max(change.stored, len(new)):
+            _apply_enterprise_diff(conn, new, _text(change.removed), change.changed,
+                                   change.added)
         else:
             conn.execute(delete(ENTERPRISE))
             _insert_enterprises(conn, new, np.arange(len(new)))
         _record_import(conn, report, actor, source)
     return report
+
+
+@dataclass(frozen=True)
+class _EnterpriseChange:
+    """How a new enterprise snapshot differs from the stored one."""
+
+    stored: int               # enterprises stored before
+    added: np.ndarray         # rows of the new snapshot whose id is not stored
+    removed: np.ndarray       # stored ids ('S18', ascending) the new snapshot lacks
+    changed: np.ndarray       # rows of the new snapshot stored with other values, ascending
+    tier_changes: tuple[TierChange, ...]
+
+    @classmethod
+    def of(cls, stored: Iterable[Sequence[Sequence[str]]], new: EnterpriseColumns
+           ) -> _EnterpriseChange:
+        """Return the change from the stored rows (chunks of five columns, any order) to
+        `new`; only one chunk of the stored rows is held at a time."""
+        seen = np.zeros(len(new), dtype=bool)  # rows of `new` whose id is stored
+        count = 0
+        removed: list[np.ndarray] = []
+        changed: list[np.ndarray] = []
+        old_tiers: list[np.ndarray] = []
+        for ids, names, jurisdictions, industries, tiers in stored:
+            id_column = fixed_width(ids, 18)[0]
+            count += len(id_column)
+            if len(new):
+                pos = np.minimum(np.searchsorted(new.ids, id_column), len(new) - 1)
+                found = new.ids[pos] == id_column
+            else:
+                pos, found = np.zeros(len(id_column), np.intp), np.zeros(len(id_column), bool)
+            removed.append(id_column[~found])
+            kept = np.flatnonzero(found)
+            rows = pos[kept]
+            seen[rows] = True
+            tier_column = fixed_width(tiers, 16)[0][kept]
+            differs = ((new.names[rows] != text_column(names)[kept])
+                       | (new.jurisdictions[rows] != fixed_width(jurisdictions, 6)[0][kept])
+                       | (new.industries[rows] != fixed_width(industries, 8)[0][kept])
+                       | (new.tiers[rows] != tier_column))
+            changed.append(rows[differs])
+            old_tiers.append(tier_column[differs])
+        moved = np.concatenate(changed) if changed else np.empty(0, np.intp)
+        ascending = np.argsort(moved)
+        moved = moved[ascending]
+        was = np.concatenate(old_tiers)[ascending] if old_tiers else np.empty(0, "S16")
+        gone = np.sort(np.concatenate(removed)) if removed else np.empty(0, "S18")
+        return cls(count, np.flatnonzero(~seen), gone, moved,
+                   _tier_changes(was, new.tiers[moved], new.ids[moved]))
 
 
 def _apply_enterprise_diff(conn: Connection, new: EnterpriseColumns, removed: list[str],
@@ -283,17 +339,62 @@ def _insert_enterprises(conn: Connection, columns: EnterpriseColumns, rows: np.n
         raw = conn.connection.dbapi_connection
         assert raw is not None  # a connection inside a transaction is checked out
         cursor: Any = raw.cursor()
-        for chunk in _enterprise_chunks(columns, rows):
-            buffer = io.StringIO()
-            # every field quoted: in COPY's CSV an unquoted empty field would be NULL
-            csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(chunk)
-            buffer.seek(0)
+        # One COPY fed as the text is made: the server stores a piece while the next is
+        # formatted, instead of waiting for each piece's COPY to end.
+        stream = _TextStream(_copy_text(columns, rows))
+        try:
             cursor.copy_expert(f"COPY {ENTERPRISE.name} ({names}) FROM STDIN (FORMAT csv)",
-                               buffer)
+                               stream, size=1 << 16)
+        except Exception:
+            if stream.failure is not None:  # raise the cause, not psycopg2's report of it
+                raise stream.failure from None
+            raise
     else:
         for chunk in _enterprise_chunks(columns, rows):
             conn.execute(insert(ENTERPRISE),
                          [dict(zip(ENTERPRISE_COLUMNS, row, strict=True)) for row in chunk])
+
+
+def _copy_text(columns: EnterpriseColumns, rows: np.ndarray) -> Iterator[str]:
+    """Yield these rows as COPY's CSV text, CHUNK rows at a time."""
+    for chunk in _enterprise_chunks(columns, rows):
+        buffer = io.StringIO()
+        # every field quoted: in COPY's CSV an unquoted empty field would be NULL
+        csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(chunk)
+        yield buffer.getvalue()
+
+
+class _TextStream:
+    """A readable file of text made a piece at a time (what psycopg2's COPY reads from)."""
+
+    def __init__(self, pieces: Iterator[str]) -> None:
+        self._pieces = pieces
+        self._piece = ""
+        self._at = 0
+        self.failure: BaseException | None = None  # what making a piece raised
+
+    def _next(self) -> str:
+        try:
+            return next(self._pieces, "")
+        except BaseException as exc:
+            self.failure = exc
+            raise
+
+    def read(self, size: int = -1) -> str:
+        """Return up to `size` characters (all that is left if size < 0); "" at the end."""
+        if size < 0:
+            rest = [self._piece[self._at:]]
+            while piece := self._next():
+                rest.append(piece)
+            self._piece, self._at = "", 0
+            return "".join(rest)
+        while self._at >= len(self._piece):
+            self._piece, self._at = self._next(), 0
+            if not self._piece:
+                return ""
+        text = self._piece[self._at:self._at + size]
+        self._at += len(text)
+        return text
 
 
 # --- inspectors, conflicts, history --------------------------------------------------------
@@ -374,23 +475,36 @@ def _record_import(conn: Connection, report: ImportReport, actor: str | None,
 # --- reading the registry ------------------------------------------------------------------
 
 
-def known_ids(engine: Engine) -> tuple[set[str], set[str]]:
+def known_ids(engine: Engine) -> tuple[StoredIds, set[str]]:
     """Return the stored enterprise ids and inspector ids (to validate a conflicts file)."""
     with reading(engine) as conn:
-        enterprises = set(conn.execute(select(ENTERPRISE.c.enterprise_id)).scalars())
+        chunks = [fixed_width(ids, 18)[0]
+                  for (ids,) in _stream(conn, ENTERPRISE, ("enterprise_id",))]
+        enterprises = StoredIds(np.concatenate(chunks) if chunks else np.empty(0, "S18"))
         inspectors = set(conn.execute(select(INSPECTOR.c.inspector_id)).scalars())
     return enterprises, inspectors
 
 
-def _history_columns(rows: Sequence[Sequence[Any]]) -> HistoryColumns:
-    """Return history columns in HistoryColumns' canonical order (rows are unique by key)."""
-    ordered = sorted((str(e), str(t), str(d), day) for e, t, d, day in rows)
-    tasks = np.empty(len(ordered), dtype=object)
-    tasks[:] = [r[1] for r in ordered]
-    departments = np.empty(len(ordered), dtype=object)
-    departments[:] = [r[2] for r in ordered]
-    return HistoryColumns(_bytes_column([r[0] for r in ordered], 18), tasks, departments,
-                          np.array([r[3] for r in ordered], dtype="datetime64[D]"))
+class StoredIds(AbstractSet[str]):
+    """A set of enterprise ids held as one sorted 'S18' column: a province's ten million ids
+    cost 180 MB here, against a gigabyte as Python strings."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self._ids = np.sort(ids)
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, str) or len(value) != 18 or not value.isascii():
+            return False
+        key = value.encode()
+        at = int(np.searchsorted(self._ids, key))
+        return at < len(self._ids) and bytes(self._ids[at]) == key
+
+    def __iter__(self) -> Iterator[str]:
+        for start in range(0, len(self._ids), CHUNK):
+            yield from _text(self._ids[start:start + CHUNK])
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 def load_registry(engine: Engine) -> Registry:
@@ -405,9 +519,9 @@ def load_registry(engine: Engine) -> Registry:
 
 def registry_in(conn: Connection) -> Registry:
     """Return the stored registries as the transaction of `conn` sees them (see load_registry)."""
-    ids, names, jurisdictions, industries, tiers = _select_enterprises(conn)
-    enterprises = EnterpriseColumns.from_lists(ids, names, jurisdictions, industries,
-                                               tiers, source="stored enterprises")
+    enterprises = EnterpriseColumns.from_chunks(_enterprise_rows(conn),
+                                                source="stored enterprises",
+                                                rows=_count(conn, ENTERPRISE))
     inspectors = [
         Inspector(inspector_id=r.inspector_id, name=r.name, department=r.department,
                   jurisdiction=r.jurisdiction,
@@ -415,9 +529,12 @@ def registry_in(conn: Connection) -> Registry:
                   capacity=r.capacity, certificate_expiry=r.certificate_expiry)
         for r in conn.execute(select(INSPECTOR))]
     stored_conflicts = conn.execute(select(CONFLICT)).all()
-    history = _history_columns(conn.execute(
-        select(HISTORY.c.enterprise_id, HISTORY.c.task, HISTORY.c.department,
-               HISTORY.c.inspected_on)).all())
+    keys = [c.name for c in HISTORY.primary_key.columns]
+    # SQLite reads its primary-key index in key order: the canonical order, no sort needed
+    ordered = f" ORDER BY {', '.join(keys)}" if conn.dialect.name == "sqlite" else ""
+    history = HistoryColumns.from_chunks(
+        _stream(conn, HISTORY, HISTORY_COLUMNS, ordered),
+        source="stored inspection history", rows=_count(conn, HISTORY))
     officers = {o.inspector_id for o in inspectors}
     conflicts: list[Conflict] = []
     if stored_conflicts:

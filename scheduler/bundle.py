@@ -14,31 +14,35 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import os
 import platform
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from models.domain import Conflict, HistoryRecord, Inspector
+import numpy as np
+
+from models.domain import Conflict, Inspector
 
 from .errors import InvalidInputError, SpotcheckError
 from .events import Event, events_jsonl
 from .hashes import ALGORITHMS
 from .plan import Plan
-from .registry import EnterpriseColumns, Registry
+from .registry import CHUNK_ROWS, EnterpriseColumns, HistoryColumns, Registry, as_columns
 
 if TYPE_CHECKING:
     from .signing import Signer
 
 FORMAT = "spotcheck-audit/1"
 ALLOCATION_RULE = "alloc-v1"
+CSV_BATCH = 50_000  # rows formatted into CSV text at a time
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "inputs/enterprises.csv": ("enterprise_id", "name", "jurisdiction", "industry", "tier"),
@@ -67,34 +71,102 @@ BUNDLE_FILES = frozenset(("manifest.json", *INPUT_FILES, *OUTPUT_FILES, EVENTS_F
 
 def csv_bytes(name: str, rows: Iterable[Sequence[object]]) -> bytes:
     """Return a canonical CSV file: header, rows as given, UTF-8, `\\n` line ends."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADERS[name])
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    out = io.BytesIO()
+    rows = itertools.chain([HEADERS[name]], rows)
+    # formatted a batch at a time: the text of the whole file is never held as str
+    while batch := list(itertools.islice(rows, CSV_BATCH)):
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(batch)
+        out.write(text.getvalue().encode("utf-8"))
+    return out.getvalue()  # BytesIO hands over its buffer: no second copy
+
+
+def columns_csv_bytes(name: str, batches: Iterable[Sequence[list[str]]]) -> bytes:
+    """Return a canonical CSV file (as csv_bytes writes it) of text given as batches of
+    columns."""
+    out = io.BytesIO()
+    for piece in _csv_pieces(name, batches):
+        out.write(piece)
+    return out.getvalue()
+
+
+def _csv_pieces(name: str, batches: Iterable[Sequence[list[str]]]) -> Iterator[bytes]:
+    """Yield a canonical CSV file a batch at a time: the header line, then each batch of
+    columns as text. A batch with no value to quote (no comma, quote, line break or NUL) is
+    joined by commas directly, at twice the csv module's speed."""
+    yield csv_bytes(name, ())
+    for columns in batches:
+        values = "".join(itertools.chain.from_iterable(columns))
+        if any(mark in values for mark in _QUOTED):
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows(zip(*columns, strict=True))
+            yield text.getvalue().encode("utf-8")
+        elif columns[0]:
+            yield ("\n".join(map(",".join, zip(*columns, strict=True))) + "\n").encode("utf-8")
+
+
+_QUOTED = (",", '"', "\r", "\n", "\0")  # a value holding one may be written quoted
+
+
+def _enterprise_batches(enterprises: EnterpriseColumns) -> Iterator[list[list[str]]]:
+    """Yield the enterprises as batches of text columns, CSV_BATCH rows at a time."""
+    for start in range(0, len(enterprises), CSV_BATCH):
+        part = slice(start, start + CSV_BATCH)
+        yield [enterprises.ids[part].astype("U18").tolist(), enterprises.names[part].tolist(),
+               enterprises.jurisdictions[part].astype("U6").tolist(),
+               enterprises.industries[part].astype("U8").tolist(),
+               enterprises.tiers[part].astype("U16").tolist()]
+
+
+def _history_batches(history: HistoryColumns) -> Iterator[list[list[str]]]:
+    """Yield the past inspections as batches of text columns, CSV_BATCH rows at a time."""
+    for start in range(0, len(history), CSV_BATCH):
+        part = slice(start, start + CSV_BATCH)
+        yield [history.enterprise_ids[part].astype("U18").tolist(),
+               history.tasks[part].tolist(), history.departments[part].tolist(),
+               history.dates[part].astype(str).tolist()]
 
 
 def input_files(registry: Registry, policy_bytes: bytes) -> dict[str, bytes]:
     """Return the canonical input files of a registry snapshot and policy."""
-    ent = registry.enterprises
-    enterprises = zip(ent.ids.astype("U18").tolist(), ent.names.tolist(),
-                      ent.jurisdictions.astype("U6").tolist(),
-                      ent.industries.astype("U8").tolist(), ent.tiers.astype("U16").tolist(),
-                      strict=True)
-    inspectors = ((o.inspector_id, o.name, o.department, o.jurisdiction,
-                   ";".join(o.qualifications), o.capacity, o.certificate_expiry.isoformat())
-                  for o in registry.inspectors)
-    conflicts = ((c.inspector_id, c.enterprise_id, c.reason) for c in registry.conflicts)
-    hist = registry.history
-    history = zip(hist.enterprise_ids.astype("U18").tolist(), hist.tasks.tolist(),
-                  hist.departments.tolist(), hist.dates.astype(str).tolist(), strict=True)
-    return {
-        "policy.toml": policy_bytes,
-        "inputs/enterprises.csv": csv_bytes("inputs/enterprises.csv", enterprises),
-        "inputs/inspectors.csv": csv_bytes("inputs/inspectors.csv", inspectors),
-        "inputs/conflicts.csv": csv_bytes("inputs/conflicts.csv", conflicts),
-        "inputs/history.csv": csv_bytes("inputs/history.csv", history),
-    }
+    files = {"policy.toml": policy_bytes}
+    for name in INPUT_FILES[1:]:
+        out = io.BytesIO()
+        for piece in _input_pieces(registry, name):
+            out.write(piece)
+        files[name] = out.getvalue()  # BytesIO hands over its buffer: no second copy
+    return files
+
+
+def noncanonical_inputs(registry: Registry, files: dict[str, bytes]) -> list[str]:
+    """Return the names of the inputs/ files that differ from what input_files writes for
+    this registry, comparing a batch at a time rather than writing a second copy."""
+    differ = []
+    for name in INPUT_FILES[1:]:
+        data, at = memoryview(files.get(name, b"")), 0
+        for piece in _input_pieces(registry, name):
+            if data[at:at + len(piece)] != piece:
+                break
+            at += len(piece)
+        else:
+            if at == len(data):
+                continue
+        differ.append(name)
+    return differ
+
+
+def _input_pieces(registry: Registry, name: str) -> Iterator[bytes]:
+    """Yield one of the canonical input files (inputs/...) of a registry a piece at a time."""
+    if name == "inputs/enterprises.csv":
+        return _csv_pieces(name, _enterprise_batches(registry.enterprises))
+    if name == "inputs/history.csv":
+        return _csv_pieces(name, _history_batches(registry.history))
+    if name == "inputs/inspectors.csv":
+        return iter([csv_bytes(name, (
+            (o.inspector_id, o.name, o.department, o.jurisdiction, ";".join(o.qualifications),
+             o.capacity, o.certificate_expiry.isoformat()) for o in registry.inspectors))])
+    return iter([csv_bytes(name, ((c.inspector_id, c.enterprise_id, c.reason)
+                                  for c in registry.conflicts))])
 
 
 def output_files(plan: Plan) -> dict[str, bytes]:
@@ -335,6 +407,102 @@ def read_bundle(path: str | Path) -> Bundle:
 
 def read_table(name: str, data: bytes) -> list[tuple[str, ...]]:
     """Return the rows of one of a bundle's CSV files, refusing a wrong header or row width."""
+    return [row for columns in table_columns(name, data) for row in zip(*columns, strict=True)]
+
+
+def table_columns(name: str, data: bytes) -> Iterator[list[list[str]]]:
+    """Yield the data rows of one of a bundle's CSV files a chunk at a time, as columns;
+    refuse it as read_table does (possibly after yielding some chunks).
+
+    The canonical form is read without the csv module where it cannot differ from it:
+    every line one record (no carriage return or NUL anywhere, each line holding a quote
+    written exactly as csv writes that row), so a quote-free line is its fields joined by
+    commas and the text can be cut into chunks at any line end.
+    """
+    width = len(HEADERS[name])
+    header = (",".join(HEADERS[name]) + "\n").encode()
+    if not (data.startswith(header) and data.endswith(b"\n") and b"\r" not in data
+            and b"\0" not in data and _quoted_lines_are_records(data, width)):
+        yield from _csv_columns(name, data, width)
+        return
+    start = len(header)
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + _CHUNK_BYTES) + 1
+        if end <= start:  # one line longer than a chunk
+            end = data.find(b"\n", start) + 1
+        yield _line_columns(name, data, start, end, width)
+        start = end
+
+
+_CHUNK_BYTES = 1 << 24  # bytes of a bundle table read at a time
+
+
+def _quoted_lines_are_records(data: bytes, width: int) -> bool:
+    """Return whether each line holding a quote is a row exactly as csv writes it."""
+    at = data.find(b'"')
+    while at >= 0:
+        start, end = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at) + 1
+        try:
+            line = data[start:end].decode("utf-8")
+            rows = list(csv.reader([line]))
+        except (UnicodeDecodeError, csv.Error):
+            return False
+        if len(rows) != 1 or len(rows[0]) != width:
+            return False
+        written = io.StringIO()
+        csv.writer(written, lineterminator="\n").writerow(rows[0])
+        if written.getvalue() != line:
+            return False
+        at = data.find(b'"', end)
+    return True
+
+
+def _line_columns(name: str, data: bytes, start: int, end: int, width: int
+                  ) -> list[list[str]]:
+    """Return the lines data[start:end] (whole lines, each one record) as columns."""
+    try:
+        text = str(memoryview(data)[start:end], "utf-8")
+    except UnicodeDecodeError:
+        _refuse_table(name, data)
+    raw = np.frombuffer(data, np.uint8, count=end - start, offset=start)
+    ends = np.flatnonzero(raw == ord("\n"))
+    if (data.find(b'"', start, end) >= 0
+            or int(np.diff(ends, prepend=-1).max()) > csv.field_size_limit()):
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            _refuse_table(name, data)
+        if any(len(row) != width for row in rows):
+            _refuse_table(name, data)
+        return as_columns(rows, width)
+    commas = np.searchsorted(np.flatnonzero(raw == ord(",")), ends)
+    if bool((np.diff(commas, prepend=0) != width - 1).any()):
+        _refuse_table(name, data)
+    fields = text.replace("\n", ",").split(",")  # one empty field after the last line end
+    return [fields[k:-1:width] for k in range(width)]
+
+
+def _csv_columns(name: str, data: bytes, width: int) -> Iterator[list[list[str]]]:
+    """Yield the data rows of a bundle table read by the csv module, decoding as it goes."""
+    try:
+        reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=""))
+        if tuple(next(reader, ())) != HEADERS[name]:
+            raise _Malformed
+        while batch := list(itertools.islice(reader, CHUNK_ROWS)):
+            if any(len(row) != width for row in batch):
+                raise _Malformed
+            yield as_columns(batch, width)
+    except (UnicodeDecodeError, csv.Error, _Malformed):
+        _refuse_table(name, data)
+
+
+class _Malformed(Exception):
+    """A bundle table's header or a row's width is wrong (_refuse_table says which)."""
+
+
+def _refuse_table(name: str, data: bytes) -> NoReturn:
+    """Raise the first problem of a bundle table as reading its whole text finds it: a bad
+    byte or quote anywhere comes before a wrong header or row width."""
     try:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -346,7 +514,7 @@ def read_table(name: str, data: bytes) -> list[tuple[str, ...]]:
         if len(row) != width:
             raise SpotcheckError(f"{name}:{number}: the row has {len(row)} field(s), "
                                  f"expected {width}")
-    return [tuple(r) for r in rows[1:]]
+    raise SpotcheckError(f"{name} cannot be read")  # not reached: the caller found a problem
 
 
 def registry_from_bundle(bundle: Bundle) -> Registry:
@@ -355,18 +523,18 @@ def registry_from_bundle(bundle: Bundle) -> Registry:
     missing = [n for n in INPUT_FILES if n not in files]
     if missing:
         raise SpotcheckError(f"the bundle lacks {', '.join(missing)}")
-    ent = read_table("inputs/enterprises.csv", files["inputs/enterprises.csv"])
-    ids, names, jurisdictions, industries, tiers = (
-        [r[i] for r in ent] for i in range(5))
-    enterprises = EnterpriseColumns.from_lists(ids, names, jurisdictions, industries, tiers,
-                                               source="inputs/enterprises.csv")
+    name = "inputs/enterprises.csv"
+    data = files[name]
+    enterprises = EnterpriseColumns.from_chunks(table_columns(name, data), source=name,
+                                                rows=max(data.count(b"\n") - 1, 0))
     inspectors = [Inspector(inspector_id=r[0], name=r[1], department=r[2], jurisdiction=r[3],
                             qualifications=tuple(q for q in r[4].split(";") if q),
                             capacity=int(r[5]), certificate_expiry=date.fromisoformat(r[6]))
                   for r in read_table("inputs/inspectors.csv", files["inputs/inspectors.csv"])]
     conflicts = [Conflict(inspector_id=r[0], enterprise_id=r[1], reason=r[2])
                  for r in read_table("inputs/conflicts.csv", files["inputs/conflicts.csv"])]
-    history = [HistoryRecord(enterprise_id=r[0], task=r[1], department=r[2],
-                             inspected_on=date.fromisoformat(r[3]))
-               for r in read_table("inputs/history.csv", files["inputs/history.csv"])]
+    name = "inputs/history.csv"
+    data = files[name]
+    history = HistoryColumns.from_chunks(table_columns(name, data), source=name,
+                                         rows=max(data.count(b"\n") - 1, 0))
     return Registry.build(enterprises, inspectors, conflicts, history)

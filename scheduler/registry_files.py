@@ -2,8 +2,9 @@
 
 A file is read whole or refused whole: every bad row is collected and one InvalidInputError
 lists them all as `FILE:ROW: column 'X' value 'V': reason`, where ROW is the spreadsheet row
-(the header is row 1) and X is the header as the planner wrote it. Enterprises stream through
-plain lists and numpy (no pydantic object per row) so a province of ten million rows fits.
+(the header is row 1) and X is the header as the planner wrote it. Enterprises are checked
+and turned into numpy columns a chunk of rows at a time (no pydantic object per row, no list
+of every row's text) so a province of ten million rows fits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import csv
 import re
 import zipfile
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Set
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Set
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -38,7 +39,18 @@ from models.identifiers import (
 )
 
 from .errors import InvalidInputError, RowProblem
-from .registry import EnterpriseColumns
+from .registry import (
+    CHUNK_ROWS,
+    ENTERPRISE_DTYPES,
+    NAME_LENGTH,
+    ColumnChunks,
+    EnterpriseColumns,
+    as_columns,
+    fixed_width,
+    id_order,
+    repeats,
+    text_column,
+)
 
 KINDS = ("enterprises", "inspectors", "conflicts", "history")
 RegistryData = EnterpriseColumns | list[Inspector] | list[Conflict] | list[HistoryRecord]
@@ -235,6 +247,7 @@ class _Table:
     index: dict[str, int]               # column name → position in a row
     raw_rows: Iterator[list[Any]]       # rows after the header, cells as text
     pads_short_rows: bool               # Excel stores no empty trailing cells; CSV must be exact
+    rows_hint: int = 0                  # about how many rows follow the header (0: unknown)
     problems: list[RowProblem] = field(default_factory=list)
     data_rows: int = 0
 
@@ -249,9 +262,17 @@ class _Table:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Yield (spreadsheet row, stripped cells) of each data row; record malformed rows."""
+        for numbers, cells in self.chunks(1024):
+            yield from zip(numbers, cells, strict=True)
+
+    def chunks(self, size: int) -> Iterator[tuple[array[int], list[list[str]]]]:
+        """Yield the data rows `size` at a time: their spreadsheet rows and stripped cells;
+        record malformed rows."""
         width = len(self.header)
         strip = str.strip
         blanks: list[int] = []
+        numbers: array[int] = array("I")
+        chunk: list[list[str]] = []
         row = 1
         try:
             for raw in self.raw_rows:
@@ -277,11 +298,18 @@ class _Table:
                             self.name, row, None, None,
                             f"the row has {len(cells)} values but the header has {width} columns"))
                         continue
-                self.data_rows += 1
-                yield row, cells
+                numbers.append(row)
+                chunk.append(cells)
+                if len(chunk) == size:
+                    self.data_rows += size
+                    yield numbers, chunk
+                    numbers, chunk = array("I"), []
         except csv.Error as exc:
             self.problems.append(RowProblem(self.name, row, None, None,
                                             f"the CSV text cannot be read from here on: {exc}"))
+        if chunk:
+            self.data_rows += len(chunk)
+            yield numbers, chunk
 
     def rejection(self) -> InvalidInputError | None:
         """Return one error listing every problem found (sorted), or None if there is none."""
@@ -391,6 +419,15 @@ def _csv_encoding(path: str | Path, name: str) -> str:
                    "be read); save it from Excel as 'CSV UTF-8 (逗号分隔)' or as .xlsx")
 
 
+def _line_ends(path: str | Path) -> int:
+    """Return how many line feeds a file has."""
+    count = 0
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            count += block.count(b"\n")
+    return count
+
+
 def _cell_text(value: object) -> str:
     """Return an Excel cell as the text the planner typed (12.0 → '12', a date → ISO)."""
     if value is None:
@@ -452,89 +489,80 @@ def _open_table(path: str | Path, kind: str) -> Iterator[_Table]:
         if first is None:
             raise _refused(name, "the file has no data rows (it is empty)", row=1)
         header, index = _map_header(name, kind, [str(cell).strip() for cell in first])
-        yield _Table(name, kind, header, index, rows, pads_short_rows=is_xlsx)
+        # enterprises fill columns sized up front: a CSV has at least as many line feeds
+        hint = _line_ends(path) if kind == "enterprises" and not is_xlsx else 0
+        yield _Table(name, kind, header, index, rows, pads_short_rows=is_xlsx, rows_hint=hint)
 
 
 # ---- enterprises: streamed into columns, validated without a Python object per row ----
-
-def _duplicates(ids: np.ndarray) -> list[tuple[int, int]]:
-    """Return (later index, first index) for each repeated non-empty id of an 'S18' array."""
-    order = np.argsort(ids, kind="stable")
-    ranked = ids[order]
-    repeats = np.flatnonzero((ranked[1:] == ranked[:-1]) & (ranked[1:] != b"")) + 1
-    # The stable sort puts each id's first occurrence at the start of its run.
-    starts = np.searchsorted(ranked, ranked[repeats], side="left")
-    return [(int(order[r]), int(order[s])) for r, s in zip(repeats, starts, strict=True)]
-
 
 def read_enterprises(path: str | Path, *,
                      tiers: Collection[str] | None = None) -> EnterpriseColumns:
     """Return the enterprises of a file as id-sorted columns; raise listing every bad row.
 
     `tiers`, when given, are the tiers the policy defines; any other tier is refused.
+    Rows are checked and turned into numpy columns a chunk at a time, so only one chunk's
+    Python strings are held at once.
     """
     columns = {c.name: c for c in _COLUMNS["enterprises"]}
     columns["tier"] = _Column("tier", columns["tier"].aliases, _tier_parser(tiers))
     with _open_table(path, "enterprises") as table:
-        at_id, at_name = table.index["enterprise_id"], table.index["name"]
-        at_jurisdiction, at_tier = table.index["jurisdiction"], table.index["tier"]
-        at_industry = table.index.get("industry")
-        rows = array("I")
-        ids: list[str] = []
-        names: list[str] = []
-        jurisdictions: list[str] = []
-        tier_values: list[str] = []
-        industries: list[str] = []
-        # Coded columns repeat a few values millions of times: keep one str object per
-        # distinct value, shared by every row using it, and check each distinct value once.
-        seen_jurisdictions: dict[str, str] = {}
-        seen_tiers: dict[str, str] = {}
-        seen_industries: dict[str, str] = {}
-        # The hot loop of a ten-million-row import: only collect here, check after.
-        for row, cells in table.rows():
-            rows.append(row)
-            ids.append(cells[at_id])
-            names.append(cells[at_name])
-            text = cells[at_jurisdiction]
-            jurisdictions.append(seen_jurisdictions.setdefault(text, text))
-            text = cells[at_tier]
-            tier_values.append(seen_tiers.setdefault(text, text))
-            if at_industry is not None:
-                text = cells[at_industry]
-                industries.append(seen_industries.setdefault(text, text))
-        if at_industry is None:
-            industries = [""] * len(ids)
-        _check_column(table, rows, columns["jurisdiction"], jurisdictions, seen_jurisdictions)
-        _check_column(table, rows, columns["tier"], tier_values, seen_tiers)
-        _check_column(table, rows, columns["industry"], industries, seen_industries)
-        # One regular-expression pass over all names joined, instead of one per row.
-        if ("" in names or max(map(len, names), default=0) > 200
-                or CONTROL.search("|".join(names))):
-            _check_column(table, rows, columns["name"], names,
-                          {name for name in names
-                           if not name or len(name) > 200 or CONTROL.search(name)})
-        # Codes of the wrong length or alphabet cannot go into numpy's 'S18': report them here.
-        misshapen = bool(set(map(len, ids)) - {18}) or not all(map(str.isascii, ids))
-        if misshapen:
-            _check_column(table, rows, columns["enterprise_id"], ids,
-                          {c for c in ids if len(c) != 18 or not c.isascii()})
-        if table.problems or not table.data_rows:
-            _check_codes(table, ids, rows, misshapen)
-            table.check()
-        try:
-            # from_lists checks the check characters and repeats, vectorised, once.
-            return EnterpriseColumns.from_lists(ids, names, jurisdictions, industries,
-                                                tier_values, source=table.name)
-        except InvalidInputError as exc:
-            # from_lists numbers the rows of its lists: find its bad codes again by file row.
-            _check_codes(table, ids, rows, misshapen)
-            rejection = table.rejection()
-            if rejection is None:
-                raise
-            raise rejection from exc
+        chunked = ColumnChunks(ENTERPRISE_DTYPES, table.rows_hint)
+        file_rows: list[np.ndarray] = []  # spreadsheet row of each enterprise, by chunk
+        for rows, cells_of in table.chunks(CHUNK_ROWS):
+            file_rows.append(_checked_chunk(table, columns, rows, cells_of, chunked))
+        row_of = np.concatenate(file_rows) if file_rows else np.empty(0, np.uintc)
+        del file_rows
+        ids = chunked.first()
+        order = id_order(ids)
+        for first, later in repeats(ids, order):
+            table.add(int(row_of[later]), "enterprise_id", ids[later].decode(),
+                      f"the same code (统一社会信用代码) is already on row {row_of[first]}")
+        table.check()
+        del ids, row_of
+        return EnterpriseColumns(*chunked.columns(order))
 
 
-def _check_column(table: _Table, rows: array[int], column: _Column, values: list[str],
+def _checked_chunk(table: _Table, columns: dict[str, _Column], rows: array[int],
+                   cells_of: list[list[str]], chunked: ColumnChunks) -> np.ndarray:
+    """Record the bad values of a chunk of rows and add its codes (blank where a code is bad)
+    to `chunked`, and, while the file has no problem, its other columns; return its rows."""
+    by_column = as_columns(cells_of, len(table.header))  # every row has the header's width
+    ids, names, jurisdictions, tiers = (
+        by_column[table.index[name]] for name in ("enterprise_id", "name", "jurisdiction", "tier"))
+    at_industry = table.index.get("industry")
+    industries = ("",) * len(ids) if at_industry is None else by_column[at_industry]
+    del by_column
+    # Coded columns repeat a few values many times: each distinct value is checked once.
+    _check_column(table, rows, columns["jurisdiction"], jurisdictions, set(jurisdictions))
+    _check_column(table, rows, columns["tier"], tiers, set(tiers))
+    _check_column(table, rows, columns["industry"], industries, set(industries))
+    # One regular-expression pass over all names joined, instead of one per row.
+    if ("" in names or max(map(len, names), default=0) > NAME_LENGTH
+            or CONTROL.search("|".join(names))):
+        _check_column(table, rows, columns["name"], names,
+                      {name for name in names
+                       if not name or len(name) > NAME_LENGTH or CONTROL.search(name)})
+    # Codes of the wrong length or alphabet cannot go into numpy's 'S18': report them here.
+    shaped: Sequence[str] = ids
+    if set(map(len, ids)) - {18} or not all(map(str.isascii, ids)):
+        misshapen = {c for c in ids if len(c) != 18 or not c.isascii()}
+        _check_column(table, rows, columns["enterprise_id"], ids, misshapen)
+        shaped = ["" if c in misshapen else c for c in ids]
+    id_column = np.array(shaped, dtype="S18").reshape(len(ids))
+    valid = uscc_valid_mask(id_column)
+    for i in np.flatnonzero(~valid & (id_column != b"")).tolist():
+        table.add(rows[i], "enterprise_id", ids[i], _reason(_ENTERPRISE_ID, ids[i]) or "invalid")
+    id_column[~valid] = b""  # a bad code is not also reported as a repeat
+    if table.problems:
+        chunked.add(id_column)
+    else:  # every value was accepted above, so each fits its column exactly
+        chunked.add(id_column, text_column(names), fixed_width(jurisdictions, 6)[0],
+                    fixed_width(industries, 8)[0], fixed_width(tiers, 16)[0])
+    return np.frombuffer(rows, dtype=np.uintc).copy()
+
+
+def _check_column(table: _Table, rows: array[int], column: _Column, values: Sequence[str],
                   distinct: Iterable[str]) -> None:
     """Record each row whose value in `column` is refused, checking each distinct value once."""
     refused = {text: reason for text in distinct if (reason := _reason(column, text))}
@@ -542,22 +570,6 @@ def _check_column(table: _Table, rows: array[int], column: _Column, values: list
         for i, text in enumerate(values):
             if text in refused:
                 table.add(rows[i], column.name, text, refused[text])
-
-
-def _check_codes(table: _Table, ids: list[str], rows: array[int], misshapen: bool) -> None:
-    """Record each code whose check character is wrong and each code seen on an earlier row."""
-    if not ids:
-        return
-    # Codes of the wrong length or alphabet are already recorded; blank them for numpy.
-    shaped = [c if len(c) == 18 and c.isascii() else "" for c in ids] if misshapen else ids
-    id_array = np.array(shaped, dtype="S18")
-    valid = uscc_valid_mask(id_array)
-    for i in np.flatnonzero(~valid & (id_array != b"")):
-        table.add(rows[i], "enterprise_id", ids[i], _reason(_ENTERPRISE_ID, ids[i]) or "invalid")
-    id_array[~valid] = b""
-    for later, first in _duplicates(id_array):
-        table.add(rows[later], "enterprise_id", ids[later],
-                  f"the same code (统一社会信用代码) is already on row {rows[first]}")
 
 
 # ---- inspectors, conflicts and history: small files, one validated record per row ----

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from models.identifiers import uscc_check_character
+from scheduler import registry_files
 from scheduler.errors import InvalidInputError, RowProblem
 from scheduler.registry import EnterpriseColumns
 from scheduler.registry_files import (
@@ -539,3 +540,53 @@ def test_read_registry_file_dispatches(tmp_path: Path) -> None:
     assert len(read_registry_file("enterprises", str(GOOD / "enterprises.csv"), tiers=TIERS)) == 40
     with pytest.raises(InvalidInputError, match="unknown registry file kind 'companies'"):
         read_registry_file("companies", GOOD / "enterprises.csv")
+
+
+# ---- enterprises read a chunk at a time ----
+
+@pytest.fixture
+def chunks_of_three(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enterprise files checked three rows at a time, so a small file spans chunks."""
+    monkeypatch.setattr(registry_files, "CHUNK_ROWS", 3)
+
+
+def test_chunked_read_gives_the_same_columns(tmp_path: Path, chunks_of_three: None) -> None:
+    """Read three rows at a time, a file gives the columns a one-chunk read gives."""
+    path = write_csv(tmp_path / "e.csv", E_HEAD, good_rows("enterprises.csv"))
+    columns = read_enterprises(path, tiers=TIERS)
+    assert same_columns(columns, reference_enterprises())
+    assert isinstance(columns.names.dtype, np.dtypes.StringDType)
+
+
+def test_bad_rows_in_later_chunks_keep_their_row_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad value in the second or third chunk is reported at its spreadsheet row, and a
+    code repeated across chunks names the row of its first appearance; the error is the
+    one a whole-file read gives."""
+    rows = [[code(i), f"企业{i}", "330102", "F5211", "A"] for i in range(1, 11)]
+    rows[4][2] = "33010"             # spreadsheet row 6, in the second chunk
+    rows[7][0] = rows[1][0]          # row 10 (after the blank row), repeats row 3
+    rows[8][0] = code(9)[:17] + "0"  # row 11, a wrong check character
+    rows.insert(6, ["", "", "", "", ""])  # row 8: blank, with data after it
+    path = write_csv(tmp_path / "e.csv", E_HEAD, rows)
+    with pytest.raises(InvalidInputError) as whole:
+        read_enterprises(path, tiers=TIERS)
+    monkeypatch.setattr(registry_files, "CHUNK_ROWS", 3)
+    with pytest.raises(InvalidInputError) as chunked:
+        read_enterprises(path, tiers=TIERS)
+    assert problems(chunked) == [(6, "行政区划代码", "33010"), (8, None, None),
+                                 (10, "统一社会信用代码", code(2)),
+                                 (11, "统一社会信用代码", code(9)[:17] + "0")]
+    assert chunked.value.problems[2].reason == \
+        "the same code (统一社会信用代码) is already on row 3"
+    assert str(chunked.value) == str(whole.value)
+
+
+def test_chinese_names_keep_every_character(tmp_path: Path, chunks_of_three: None) -> None:
+    """Names in the StringDType column read back exactly, four-byte characters included."""
+    names = ["杭州𠮷野家餐饮有限公司", "上海（浦东）贸易有限公司", '甲,"乙"、丙公司', "A&B 科技",
+             "深圳市南山区科技园一号创新企业服务中心有限责任公司"]
+    rows = [[code(i), name, "330102", "", "B"] for i, name in enumerate(names, start=1)]
+    columns = read_enterprises(write_csv(tmp_path / "e.csv", E_HEAD, rows, "gb18030"))
+    assert columns.names.tolist() == names
+    assert [columns.record(i).name for i in range(len(names))] == names

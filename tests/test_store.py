@@ -272,6 +272,38 @@ def test_load_registry_round_trips_and_plans_identically(engine: Engine) -> None
     assert (mine.draws, mine.assignments) == (scenario.plan.draws, scenario.plan.assignments)
 
 
+def test_load_registry_streams_in_chunks(engine: Engine, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    """Read three rows at a time, the registry is the one imported: names (four-byte
+    characters, commas, quotes) exact in a StringDType column, history in canonical order
+    whatever order it was stored in."""
+    monkeypatch.setattr(store, "CHUNK", 3)
+    scenario = city()
+    named = [e.model_copy(update={"name": name}) for e, name in zip(
+        scenario.enterprises, ["杭州𠮷野家餐饮有限公司", '甲,"乙"、丙公司', "  空格  "] * 30,
+        strict=False)]
+    store.import_enterprises(engine, columns(named))
+    store.import_history(engine, sorted(scenario.history, key=lambda h: h.inspected_on,
+                                        reverse=True))
+    loaded = store.load_registry(engine)
+    expected = columns(named)
+    assert isinstance(loaded.enterprises.names.dtype, np.dtypes.StringDType)
+    for name in ("ids", "names", "jurisdictions", "industries", "tiers"):
+        assert np.array_equal(getattr(loaded.enterprises, name), getattr(expected, name)), name
+    assert loaded.history.records() == scenario.registry.history.records()
+
+
+def test_known_enterprise_ids_are_a_set_of_codes(engine: Engine) -> None:
+    """known_ids' enterprise ids answer membership for any text, and iterate as codes."""
+    store.import_enterprises(engine, columns(BASE))
+    ids, _ = store.known_ids(engine)
+    stored = {e.enterprise_id for e in BASE}
+    assert ids == stored and len(ids) == 10 and set(ids) == stored
+    assert BASE[3].enterprise_id in ids
+    assert all(other not in ids for other in (enterprise(99).enterprise_id, "", "中" * 18,
+                                              BASE[3].enterprise_id.lower(), 7))
+
+
 def test_load_registry_drops_dangling_conflicts_but_keeps_them(engine: Engine) -> None:
     """A conflict whose enterprise left the snapshot is not loaded, and returns with it."""
     store.import_enterprises(engine, columns(BASE))
