@@ -22,7 +22,7 @@ from .bundle import (
     Bundle,
     bundle_fingerprint,
     digest,
-    input_files,
+    noncanonical_inputs,
     output_files,
     plan_identifier,
     read_bundle,
@@ -197,10 +197,8 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     except (SpotcheckError, ValidationError, ValueError, IndexError) as exc:
         fail(f"the input files cannot be read: {exc}")
         raise _Stop from exc
-    canonical = input_files(registry, bundle.files["policy.toml"])
-    for name in INPUT_FILES[1:]:
-        if canonical[name] != bundle.files[name]:
-            fail(f"{name} is not in canonical form (order, quoting or duplicates changed)")
+    for name in noncanonical_inputs(registry, bundle.files):
+        fail(f"{name} is not in canonical form (order, quoting or duplicates changed)")
     expected_id = plan_identifier(str(quarter), sha256_hex(seed),
                                   {n: digest(bundle.files[n]) for n in INPUT_FILES})
     if manifest.get("plan_id") != expected_id:
