@@ -28,6 +28,7 @@ import numpy as np
 
 from models.domain import Conflict, Inspector
 from models.identifiers import USCC_ALPHABET, USCC_WEIGHTS
+from scheduler.demo import quota
 from scheduler.registry import EnterpriseColumns, HistoryColumns, Registry
 
 PROVINCE_POLICY = Path(__file__).with_name("province_policy.toml")
@@ -223,16 +224,6 @@ def _pick(word: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.searchsorted(bounds, word, side="right").astype(np.int64)
 
 
-def _quota(total: int, weights: Sequence[int]) -> list[int]:
-    """Return `total` split in proportion to integer weights (largest remainder, ties first)."""
-    whole = sum(weights)
-    counts = [total * w // whole for w in weights]
-    by_remainder = sorted(range(len(weights)), key=lambda k: (-(total * weights[k] % whole), k))
-    for k in by_remainder[:total - sum(counts)]:
-        counts[k] += 1
-    return counts
-
-
 # ---- tables built once ----
 
 def _city_of(code: str) -> int:
@@ -332,7 +323,7 @@ class _Layout:
     @classmethod
     def of(cls, n: int) -> _Layout:
         """Return the layout of a province of n enterprises."""
-        counts = _quota(n, [w for _, _, w in DIVISIONS])
+        counts = quota(n, [w for _, _, w in DIVISIONS])
         return cls(n, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
 
     def division(self, index: np.ndarray) -> np.ndarray:
@@ -490,7 +481,7 @@ def _offices(total: int) -> list[tuple[str, str, int]]:
     division_weights = [w * UNDERSTAFFED.get(code, 100) for code, _, w in DIVISIONS]
     manufacturing = [CITIES[_city_of(code)][2] for code, _, _ in DIVISIONS]
     offices: list[tuple[str, str, int]] = []
-    per_department = _quota(total, [share for _, _, share in DEPARTMENTS])
+    per_department = quota(total, [share for _, _, share in DEPARTMENTS])
     for (department, _, _), count in zip(DEPARTMENTS, per_department, strict=True):
         province = max(_OFFICE_MINIMUM, count * _PROVINCE_SHARE // 100)
         city = max(_OFFICE_MINIMUM * len(CITIES), count * _CITY_SHARE // 100)
@@ -500,9 +491,9 @@ def _offices(total: int) -> list[tuple[str, str, int]]:
         city_weights = [sum(w for (code, _, _), w in zip(DIVISIONS, weights, strict=True)
                             if code.startswith(prefix)) for prefix, _, _ in CITIES]
         cities = {prefix: _OFFICE_MINIMUM + c for (prefix, _, _), c in zip(
-            CITIES, _quota(city - _OFFICE_MINIMUM * len(CITIES), city_weights), strict=True)}
+            CITIES, quota(city - _OFFICE_MINIMUM * len(CITIES), city_weights), strict=True)}
         divisions = dict(zip((code for code, _, _ in DIVISIONS),
-                             _quota(count - province - city, weights), strict=True))
+                             quota(count - province - city, weights), strict=True))
         for code, officers in divisions.items():
             if officers < _OFFICE_MINIMUM:
                 divisions[code] = 0

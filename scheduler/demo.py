@@ -111,7 +111,7 @@ def _pick(words: np.ndarray, weights: Sequence[int]) -> np.ndarray:
     return np.searchsorted(np.array(bounds, dtype=np.int64), words, side="right")
 
 
-def _quota(total: int, weights: Sequence[int]) -> list[int]:
+def quota(total: int, weights: Sequence[int]) -> list[int]:
     """Return `total` split in proportion to integer weights (largest remainder, ties first)."""
     whole = sum(weights)
     counts = [total * w // whole for w in weights]
@@ -207,7 +207,7 @@ def _officer_places(department: str, total: int) -> list[str]:
         weights = [d.weight * d.staffing for d in DISTRICTS]
     else:  # special equipment sits in factories
         weights = [d.weight * d.manufacturing * d.staffing for d in DISTRICTS]
-    counts = _quota(total - city, weights)
+    counts = quota(total - city, weights)
     return [CITY_CODE[:4]] * city + [d.code for d, c in zip(DISTRICTS, counts, strict=True)
                                      for _ in range(c)]
 

@@ -6,6 +6,7 @@ Everything here builds inputs only; no expected value is computed with the code 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -298,3 +299,17 @@ def city(capacity: int = 6, seed: str = "20261001-0394857261-5520183746") -> Sce
                     for e in enterprises[:20:3])
     return Scenario(CITY_POLICY, enterprises, inspectors, conflicts, history, "2026Q4",
                     seed)
+
+
+def registry_fingerprint(registry: Registry) -> str:
+    """Return the sha256 of a registry written out field by field, row by row."""
+    e = registry.enterprises
+    lines = ["|".join(x.decode() if isinstance(x, bytes) else x for x in row)
+             for row in zip(e.ids, e.names, e.jurisdictions, e.industries, e.tiers, strict=True)]
+    lines += [f"{o.inspector_id}|{o.name}|{o.department}|{o.jurisdiction}|"
+              f"{';'.join(o.qualifications)}|{o.capacity}|{o.certificate_expiry}"
+              for o in registry.inspectors]
+    lines += [f"{c.inspector_id}|{c.enterprise_id}|{c.reason}" for c in registry.conflicts]
+    lines += [f"{h.enterprise_id}|{h.task}|{h.department}|{h.inspected_on}"
+              for h in registry.history.records()]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()

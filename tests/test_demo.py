@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from datetime import date
 
 import numpy as np
 import pytest
+from builders import registry_fingerprint
 
 from models.identifiers import uscc_problem, uscc_valid_mask
 from scheduler.demo import DISTRICTS, officer_count, synthetic_city
@@ -121,19 +121,6 @@ def test_conflicts_and_history_are_consistent(city: Registry) -> None:
     assert all(department[h.task] == h.department for h in history)
 
 
-def _fingerprint(city: Registry) -> str:
-    e = city.enterprises
-    lines = ["|".join(x.decode() if isinstance(x, bytes) else x for x in row)
-             for row in zip(e.ids, e.names, e.jurisdictions, e.industries, e.tiers, strict=True)]
-    lines += [f"{o.inspector_id}|{o.name}|{o.department}|{o.jurisdiction}|"
-              f"{';'.join(o.qualifications)}|{o.capacity}|{o.certificate_expiry}"
-              for o in city.inspectors]
-    lines += [f"{c.inspector_id}|{c.enterprise_id}|{c.reason}" for c in city.conflicts]
-    lines += [f"{h.enterprise_id}|{h.task}|{h.department}|{h.inspected_on}"
-              for h in city.history.records()]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
 def test_city_is_pinned_across_machines_and_versions() -> None:
     """A small city hashes to a recorded value, so any drift in its generation shows."""
-    assert _fingerprint(synthetic_city(1_000)) == PINNED_1000
+    assert registry_fingerprint(synthetic_city(1_000)) == PINNED_1000

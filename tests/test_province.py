@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import registry_fingerprint
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,7 +42,7 @@ from scheduler.registry_files import (
 
 SIZE = 20_000
 SEED = "20261001-0394857261-5520183746"
-# sha256 of province_registry(2_000) written out field by field (see _fingerprint), and of
+# sha256 of province_registry(2_000) written out field by field (see builders.registry_fingerprint), and of
 # the enterprises file write_province_files writes for it
 PINNED_REGISTRY = "41ef7becef5a8bd2554f36d0daaf35543cad6bcc3fe49f129a8604088aee5cb0"
 PINNED_ENTERPRISES_CSV = "75ea1d6ba8865addd464baeacebf5733053ad9e277758a585579313d19165e30"
@@ -55,19 +56,6 @@ def province() -> Registry:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return write_province_files(tmp_path_factory.mktemp("province"), SIZE)
-
-
-def _fingerprint(registry: Registry) -> str:
-    e = registry.enterprises
-    lines = ["|".join(x.decode() if isinstance(x, bytes) else x for x in row)
-             for row in zip(e.ids, e.names, e.jurisdictions, e.industries, e.tiers, strict=True)]
-    lines += [f"{o.inspector_id}|{o.name}|{o.department}|{o.jurisdiction}|"
-              f"{';'.join(o.qualifications)}|{o.capacity}|{o.certificate_expiry}"
-              for o in registry.inspectors]
-    lines += [f"{c.inspector_id}|{c.enterprise_id}|{c.reason}" for c in registry.conflicts]
-    lines += [f"{h.enterprise_id}|{h.task}|{h.department}|{h.inspected_on}"
-              for h in registry.history.records()]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _assert_same(a: Registry, b: Registry) -> None:
@@ -100,7 +88,7 @@ def test_another_seed_gives_another_province() -> None:
 
 def test_province_is_pinned_across_machines_and_versions(tmp_path: Path) -> None:
     """A small province and its file hash to recorded values, so any drift in generation shows."""
-    assert _fingerprint(province_registry(2_000)) == PINNED_REGISTRY
+    assert registry_fingerprint(province_registry(2_000)) == PINNED_REGISTRY
     paths = write_province_files(tmp_path, 2_000)
     assert hashlib.sha256(paths["enterprises"].read_bytes()).hexdigest() == \
         PINNED_ENTERPRISES_CSV
