@@ -42,8 +42,8 @@ from scheduler.registry_files import (
 
 SIZE = 20_000
 SEED = "20261001-0394857261-5520183746"
-# sha256 of province_registry(2_000) written out field by field (see builders.registry_fingerprint), and of
-# the enterprises file write_province_files writes for it
+# sha256 of province_registry(2_000) written out field by field (see
+# builders.registry_fingerprint), and of the enterprises file write_province_files writes for it
 PINNED_REGISTRY = "41ef7becef5a8bd2554f36d0daaf35543cad6bcc3fe49f129a8604088aee5cb0"
 PINNED_ENTERPRISES_CSV = "75ea1d6ba8865addd464baeacebf5733053ad9e277758a585579313d19165e30"
 
