@@ -1,4 +1,4 @@
-"""Builds the optional native loops (scheduler/_native.c: SHA-256 against OpenSSL's libcrypto,
+"""Builds the optional native loops (spotcheck/scheduler/_native.c: SHA-256 against OpenSSL's libcrypto,
 and shortest paths for the optimality proof).
 
 Everything else is declared in pyproject.toml. Where no C compiler or OpenSSL headers are
@@ -7,5 +7,5 @@ available the build is skipped and spotcheck uses hashlib instead, with the same
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("scheduler._native", ["scheduler/_native.c"],
+setup(ext_modules=[Extension("spotcheck.scheduler._native", ["spotcheck/scheduler/_native.c"],
                              libraries=["crypto"], optional=True)])

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from scheduler.demo import DEMO_QUARTER, DEMO_SEED
+from spotcheck.demo import DEMO_QUARTER, DEMO_SEED
 
 from . import plan_scale, province_scale
 

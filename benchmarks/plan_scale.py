@@ -18,15 +18,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scheduler.bundle import build_bundle, write_bundle
-from scheduler.demo import DEMO_QUARTER, DEMO_SEED, officer_count, synthetic_city
-from scheduler.eligibility import strata_for_quarter
-from scheduler.hashes import seed_hash
-from scheduler.plan import Plan, plan_quarter
-from scheduler.policy import Policy, load_policy
-from scheduler.quarter import Quarter
-from scheduler.registry import Registry
-from scheduler.verify import verify_bundle
+from spotcheck.audit.verify import verify_bundle
+from spotcheck.demo import DEMO_QUARTER, DEMO_SEED, officer_count, synthetic_city
+from spotcheck.formats.bundle import build_bundle, write_bundle
+from spotcheck.models.policy import Policy, load_policy
+from spotcheck.models.quarter import Quarter
+from spotcheck.models.registry import Registry
+from spotcheck.scheduler.eligibility import strata_for_quarter
+from spotcheck.scheduler.hashes import seed_hash
+from spotcheck.scheduler.plan import Plan, plan_quarter
 
 STAGES = ("eligibility", "draw", "allocation", "assignment")
 

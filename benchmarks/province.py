@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from models.domain import Conflict, Inspector
-from models.identifiers import USCC_ALPHABET, USCC_WEIGHTS
-from scheduler.demo import quota
-from scheduler.registry import EnterpriseColumns, HistoryColumns, Registry
+from spotcheck.demo import quota
+from spotcheck.models.domain import Conflict, Inspector
+from spotcheck.models.identifiers import USCC_ALPHABET, USCC_WEIGHTS
+from spotcheck.models.registry import EnterpriseColumns, HistoryColumns, Registry
 
 PROVINCE_POLICY = Path(__file__).with_name("province_policy.toml")
 PROVINCE_QUARTER = "2026Q4"

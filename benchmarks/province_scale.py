@@ -36,12 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from scheduler.demo import DEMO_SEED
-from scheduler.eligibility import strata_for_quarter
-from scheduler.hashes import seed_hash
-from scheduler.policy import load_policy
-from scheduler.quarter import Quarter
-from scheduler.registry import Registry
+from spotcheck.demo import DEMO_SEED
+from spotcheck.models.policy import load_policy
+from spotcheck.models.quarter import Quarter
+from spotcheck.models.registry import Registry
+from spotcheck.scheduler.eligibility import strata_for_quarter
+from spotcheck.scheduler.hashes import seed_hash
 
 from .plan_scale import BenchmarkFailure, peak_rss_mb
 from .province import PROVINCE_POLICY, PROVINCE_QUARTER, province_registry, write_province_files
@@ -272,7 +272,7 @@ def run_command(name: str, args: list[str], folder: Path, figures: Figures = (),
     env = {k: v for k, v in os.environ.items() if k not in ("SPOTCHECK_KEY", "SPOTCHECK_DB")}
     env["SPOTCHECK_TIMINGS"] = str(timings)
     argv = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(usage_file),
-            sys.executable, "-m", "scheduler", *args]
+            sys.executable, "-m", "spotcheck", *args]
     with out.open("wb") as stdout, err.open("wb") as stderr:
         launcher = subprocess.Popen(argv, stdout=stdout, stderr=stderr,
                                     stdin=subprocess.DEVNULL, cwd=folder, env=env)

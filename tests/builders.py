@@ -13,9 +13,9 @@ from functools import cached_property
 
 from hypothesis import strategies as st
 
-import scheduler
-from models.identifiers import uscc_check_character
-from scheduler import Conflict, Enterprise, HistoryRecord, Inspector, Policy, Registry
+import spotcheck
+from spotcheck import Conflict, Enterprise, HistoryRecord, Inspector, Policy, Registry
+from spotcheck.models.identifiers import uscc_check_character
 
 JURISDICTIONS = ("330102", "330105", "330106")
 INDUSTRIES = ("F5211", "C3411", "L7212", "H6210", "")
@@ -142,7 +142,7 @@ class Scenario:
     @cached_property
     def policy(self) -> Policy:
         """Return the parsed policy."""
-        return scheduler.parse_policy(self.spec.text())
+        return spotcheck.parse_policy(self.spec.text())
 
     @cached_property
     def registry(self) -> Registry:
@@ -150,15 +150,15 @@ class Scenario:
         return Registry.build(self.enterprises, self.inspectors, self.conflicts, self.history)
 
     @cached_property
-    def plan(self) -> scheduler.Plan:
+    def plan(self) -> spotcheck.Plan:
         """Return the quarter's plan."""
-        return scheduler.plan_quarter(self.registry, self.policy, self.quarter, self.seed)
+        return spotcheck.plan_quarter(self.registry, self.policy, self.quarter, self.seed)
 
-    def bundle(self, registry: Registry | None = None) -> scheduler.Bundle:
+    def bundle(self, registry: Registry | None = None) -> spotcheck.Bundle:
         """Return the audit bundle with a fixed creation time and software list."""
         registry = registry or self.registry
-        plan = scheduler.plan_quarter(registry, self.policy, self.quarter, self.seed)
-        return scheduler.build_bundle(plan, registry, self.policy_bytes,
+        plan = spotcheck.plan_quarter(registry, self.policy, self.quarter, self.seed)
+        return spotcheck.build_bundle(plan, registry, self.policy_bytes,
                                       created_at="2026-01-01T00:00:00Z", software={"x": "1"})
 
 
@@ -252,11 +252,11 @@ def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int =
 
 def store_scenario(url: str, sc: Scenario) -> None:
     """Import a scenario's registry into the database at `url` (through models.store)."""
-    from models import store
-    from models.database import open_database
+    from spotcheck.store import store
+    from spotcheck.store.database import open_database
 
     engine = open_database(url)
-    store.import_enterprises(engine, scheduler.EnterpriseColumns.from_records(sc.enterprises))
+    store.import_enterprises(engine, spotcheck.EnterpriseColumns.from_records(sc.enterprises))
     store.import_inspectors(engine, list(sc.inspectors))
     store.import_conflicts(engine, list(sc.conflicts))
     store.import_history(engine, list(sc.history))

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from builders import Scenario, city
 
-from models.database import get_engine
+from spotcheck.store.database import get_engine
 
 PG_URL = os.environ.get("SPOTCHECK_TEST_PG")
 

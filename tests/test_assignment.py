@@ -5,24 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import scheduler
-from scheduler import assignment
-from scheduler.demo import synthetic_city
-from scheduler.hashes import cost
+import spotcheck
+from spotcheck.demo import synthetic_city
+from spotcheck.scheduler import assignment
+from spotcheck.scheduler.hashes import cost
 
 SEED = "assignment-test-seed"
 
 
 @pytest.fixture(scope="module")
-def city() -> scheduler.Registry:
+def city() -> spotcheck.Registry:
     """A small synthetic city."""
     return synthetic_city(4000)
 
 
-def test_pruned_teams_equal_full_network_optimum(city: scheduler.Registry) -> None:
+def test_pruned_teams_equal_full_network_optimum(city: spotcheck.Registry) -> None:
     """Solving each visit's cheapest pairs gives the same teams as solving every pair."""
-    policy, _ = scheduler.load_policy()
-    plan = scheduler.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
+    policy, _ = spotcheck.load_policy()
+    plan = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
     problem = plan.staffing
     full = assignment.build_problem(plan.seed_hash, plan.quarter, problem.team_size,
                                     problem.visit_ids, problem.lawful, problem.inspector_ids,
@@ -36,9 +36,9 @@ def test_pruned_teams_equal_full_network_optimum(city: scheduler.Registry) -> No
     assert teams == sorted((a.enterprise_id, a.inspector_id) for a in plan.assignments)
 
 
-def test_visit_costs_match_assign_v1(city: scheduler.Registry) -> None:
+def test_visit_costs_match_assign_v1(city: spotcheck.Registry) -> None:
     """The batched per-visit hashing equals assign-v1 computed one pair at a time."""
-    digest = scheduler.seed_hash(SEED)
+    digest = spotcheck.seed_hash(SEED)
     officers = [o.inspector_id for o in city.inspectors[:50]]
     enterprise = city.enterprises.ids[7].decode()
     batched = assignment.visit_costs(digest, "2026Q4", enterprise,
@@ -51,53 +51,53 @@ def test_tiny_pruning_still_gives_the_optimum(keep: int, monkeypatch: pytest.Mon
     """Keeping fewer pairs than a team needs stays feasible (allocation's teams are always
     given) and still ends at the full network's optimum, under tight capacity."""
     city = synthetic_city(6000)
-    tight = scheduler.Registry.build(
+    tight = spotcheck.Registry.build(
         city.enterprises, [o.model_copy(update={"capacity": max(1, o.capacity // 20)})
                            for o in city.inspectors], city.conflicts, city.history)
-    policy, _ = scheduler.load_policy()
-    usual = scheduler.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
+    policy, _ = spotcheck.load_policy()
+    usual = spotcheck.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
     assert any(s.drawn < s.target for s in usual.strata)  # capacity binds
     monkeypatch.setattr(assignment, "pruned_keep", lambda team_size: keep)
-    pruned = scheduler.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
+    pruned = spotcheck.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
     assert pruned.assignments == usual.assignments
 
 
 @pytest.fixture(scope="module")
-def tight_city() -> scheduler.Registry:
+def tight_city() -> spotcheck.Registry:
     """A small city whose officers have a twentieth of their capacity."""
     city = synthetic_city(6000)
-    return scheduler.Registry.build(
+    return spotcheck.Registry.build(
         city.enterprises, [o.model_copy(update={"capacity": max(1, o.capacity // 20)})
                            for o in city.inspectors], city.conflicts, city.history)
 
 
-def _teams(plan: scheduler.Plan) -> dict[tuple[str, str], list[str]]:
+def _teams(plan: spotcheck.Plan) -> dict[tuple[str, str], list[str]]:
     teams: dict[tuple[str, str], list[str]] = {}
     for a in plan.assignments:
         teams.setdefault((a.enterprise_id, a.department), []).append(a.inspector_id)
     return teams
 
 
-def test_optimal_teams_are_certified_without_a_solver(tight_city: scheduler.Registry,
+def test_optimal_teams_are_certified_without_a_solver(tight_city: spotcheck.Registry,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Given the optimal teams, the plan is rebuilt and proven without running the solver."""
-    policy, _ = scheduler.load_policy()
-    plan = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
+    policy, _ = spotcheck.load_policy()
+    plan = spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
 
     def no_solver(problem: assignment.StaffingProblem, workers: int = 1) -> np.ndarray:
         raise AssertionError("the solver ran")
 
     monkeypatch.setattr(assignment, "solve_min_cost", no_solver)
-    checked = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1,
+    checked = spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1,
                                      teams=_teams(plan))
     assert (checked.draws, checked.visits, checked.assignments) == \
         (plan.draws, plan.visits, plan.assignments)
 
 
-def test_lawful_but_costlier_teams_are_refused(tight_city: scheduler.Registry) -> None:
+def test_lawful_but_costlier_teams_are_refused(tight_city: spotcheck.Registry) -> None:
     """Swapping one officer for another lawful one with room gives teams that are refused."""
-    policy, _ = scheduler.load_policy()
-    plan = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
+    policy, _ = spotcheck.load_policy()
+    plan = spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
     teams = _teams(plan)
     load: dict[str, int] = {}
     for a in plan.assignments:
@@ -117,24 +117,24 @@ def test_lawful_but_costlier_teams_are_refused(tight_city: scheduler.Registry) -
             break
     else:
         pytest.fail("no officer with room to swap in")
-    with pytest.raises(scheduler.plan.TeamsNotOptimal, match="cheaper"):
-        scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1, teams=teams)
+    with pytest.raises(spotcheck.scheduler.plan.TeamsNotOptimal, match="cheaper"):
+        spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1, teams=teams)
 
 
-def test_unlawful_or_missing_teams_are_refused(tight_city: scheduler.Registry) -> None:
+def test_unlawful_or_missing_teams_are_refused(tight_city: spotcheck.Registry) -> None:
     """A team with an officer from elsewhere, or a visit without a team, is refused."""
-    policy, _ = scheduler.load_policy()
-    plan = scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
+    policy, _ = spotcheck.load_policy()
+    plan = spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
     teams = _teams(plan)
     key = next(iter(teams))
     stranger = next(o.inspector_id for o in tight_city.inspectors
                     if o.department != key[1])
-    with pytest.raises(scheduler.plan.TeamsNotOptimal, match="lawful"):
-        scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1,
+    with pytest.raises(spotcheck.scheduler.plan.TeamsNotOptimal, match="lawful"):
+        spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1,
                                teams={**teams, key: [stranger, teams[key][1]]})
     del teams[key]
-    with pytest.raises(scheduler.plan.TeamsNotOptimal, match="visits"):
-        scheduler.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1, teams=teams)
+    with pytest.raises(spotcheck.scheduler.plan.TeamsNotOptimal, match="visits"):
+        spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1, teams=teams)
 
 
 def test_local_resolve_reaches_the_optimum_of_its_part() -> None:
@@ -144,15 +144,15 @@ def test_local_resolve_reaches_the_optimum_of_its_part() -> None:
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks.province import PROVINCE_POLICY, province_registry
-    from scheduler.allocation import allocate
-    from scheduler.draw import order_strata, stratum_target
-    from scheduler.eligibility import strata_for_quarter
-    from scheduler.quarter import Quarter
-    from scheduler.staffing import StaffingRules
+    from spotcheck.models.quarter import Quarter
+    from spotcheck.scheduler.allocation import allocate
+    from spotcheck.scheduler.draw import order_strata, stratum_target
+    from spotcheck.scheduler.eligibility import strata_for_quarter
+    from spotcheck.scheduler.staffing import StaffingRules
 
     registry = province_registry(30_000)
-    policy, _ = scheduler.load_policy(PROVINCE_POLICY)
-    quarter, digest = Quarter.parse("2026Q4"), scheduler.seed_hash(SEED)
+    policy, _ = spotcheck.load_policy(PROVINCE_POLICY)
+    quarter, digest = Quarter.parse("2026Q4"), spotcheck.seed_hash(SEED)
     strata = strata_for_quarter(registry, policy, quarter)
     orders = order_strata(registry, strata, digest, "2026Q4")
     rules = StaffingRules(registry, policy.team_size, quarter)
@@ -184,8 +184,8 @@ def test_parts_solved_in_forked_workers_equal_one_process(
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks.province import PROVINCE_POLICY, province_registry
 
-    policy, _ = scheduler.load_policy(PROVINCE_POLICY)
-    plan = scheduler.plan_quarter(province_registry(30_000), policy, "2026Q4", SEED, workers=1)
+    policy, _ = spotcheck.load_policy(PROVINCE_POLICY)
+    plan = spotcheck.plan_quarter(province_registry(30_000), policy, "2026Q4", SEED, workers=1)
     monkeypatch.setattr(assignment, "PARALLEL_MIN_PAIRS", 0)
     alone = assignment.solve_min_cost(plan.staffing, workers=1)
     shared = assignment.solve_min_cost(plan.staffing, workers=2)

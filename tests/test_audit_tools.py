@@ -45,9 +45,9 @@ from builders import (
 )
 from hypothesis import given
 
-import scheduler
-from scheduler import HistoryRecord
-from scheduler.demo import DEMO_QUARTER, DEMO_SEED, synthetic_city
+import spotcheck
+from spotcheck import HistoryRecord
+from spotcheck.demo import DEMO_QUARTER, DEMO_SEED, synthetic_city
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SCRIPT = DOCS / "verify_draws.py"
@@ -88,13 +88,13 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     city (skips and capacity cuts) and the joint-visit scenario."""
     out = tmp_path_factory.mktemp("bundles")
     registry = synthetic_city(5000)
-    policy, policy_bytes = scheduler.load_policy()
-    plan = scheduler.plan_quarter(registry, policy, DEMO_QUARTER, DEMO_SEED)
-    demo = scheduler.build_bundle(plan, registry, policy_bytes, created_at="2026-10-01T00:00:00Z")
-    return {"demo": scheduler.write_bundle(demo, out / "demo"),
-            "demo.zip": scheduler.write_bundle(demo, out / "demo.zip"),
-            "city": scheduler.write_bundle(city().bundle(), out / "city"),
-            "joint": scheduler.write_bundle(joint_scenario().bundle(), out / "joint")}
+    policy, policy_bytes = spotcheck.load_policy()
+    plan = spotcheck.plan_quarter(registry, policy, DEMO_QUARTER, DEMO_SEED)
+    demo = spotcheck.build_bundle(plan, registry, policy_bytes, created_at="2026-10-01T00:00:00Z")
+    return {"demo": spotcheck.write_bundle(demo, out / "demo"),
+            "demo.zip": spotcheck.write_bundle(demo, out / "demo.zip"),
+            "city": spotcheck.write_bundle(city().bundle(), out / "city"),
+            "joint": spotcheck.write_bundle(joint_scenario().bundle(), out / "joint")}
 
 
 def rows(bundle: Path, name: str) -> list[tuple[str, ...]]:
@@ -256,7 +256,7 @@ def test_fixed_bundles_exercise_skips_cuts_and_joint_visits(bundles: dict[str, P
 def test_script_reproduces_generated_bundles(scenario: Scenario) -> None:
     """verify_draws.py passes every bundle spotcheck writes for generated registries."""
     with tempfile.TemporaryDirectory() as folder:
-        bundle = scheduler.write_bundle(scenario.bundle(), Path(folder) / "bundle")
+        bundle = spotcheck.write_bundle(scenario.bundle(), Path(folder) / "bundle")
         assert_script_reproduces(bundle)
 
 
@@ -366,11 +366,11 @@ def test_audit_md_query_values_are_the_demo_bundles(bundles: dict[str, Path]) ->
 def test_audit_md_worked_numbers_are_right() -> None:
     """Every hash and number worked out by hand in AUDIT.md section A is spotcheck's."""
     text = AUDIT_MD.read_text("utf-8")
-    digest = scheduler.seed_hash(DEMO_SEED)
-    v = scheduler.round_offset(digest, "2026Q4", "GS-QY", "A", "330102")
-    expected = [digest, scheduler.ticket(digest, "2026Q4", "GS-QY", "91330102829127804B"),
-                scheduler.ticket(digest, "2026Q4", "T01", "91330102000000007U")[:8],
-                str(scheduler.cost(digest, "2026Q4", "913301020000000019", "INS-0001")),
+    digest = spotcheck.seed_hash(DEMO_SEED)
+    v = spotcheck.round_offset(digest, "2026Q4", "GS-QY", "A", "330102")
+    expected = [digest, spotcheck.ticket(digest, "2026Q4", "GS-QY", "91330102829127804B"),
+                spotcheck.ticket(digest, "2026Q4", "T01", "91330102000000007U")[:8],
+                str(spotcheck.cost(digest, "2026Q4", "913301020000000019", "INS-0001")),
                 f"{v.numerator * 2**64 // v.denominator:016x}",
                 str(v.numerator * 2**64 // v.denominator)]
     assert [value for value in expected if value not in text] == []
@@ -387,7 +387,7 @@ def test_duckdb_query_reproduces_bundles_spotcheck_wrote(bundles: dict[str, Path
 def test_duckdb_query_reproduces_generated_bundles(scenario: Scenario) -> None:
     """AUDIT.md's DuckDB query passes bundles of generated registries and policies."""
     with tempfile.TemporaryDirectory() as folder:
-        bundle = scheduler.write_bundle(scenario.bundle(), Path(folder) / "bundle")
+        bundle = spotcheck.write_bundle(scenario.bundle(), Path(folder) / "bundle")
         assert_query_reproduces(duckdb_findings(bundle), bundle)
 
 

@@ -13,11 +13,11 @@ from builders import Scenario
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.identifiers import uscc_check_character
-from scheduler import bundle
-from scheduler.bundle import HEADERS, csv_bytes, read_table
-from scheduler.errors import SpotcheckError
-from scheduler.registry import EnterpriseColumns
+from spotcheck.errors import SpotcheckError
+from spotcheck.formats import bundle
+from spotcheck.formats.bundle import HEADERS, csv_bytes, read_table
+from spotcheck.models.identifiers import uscc_check_character
+from spotcheck.models.registry import EnterpriseColumns
 
 NAME = "inputs/enterprises.csv"
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
-from scheduler.capacity import StaffingFlow
+from spotcheck.scheduler.capacity import StaffingFlow
 
 
 def staffable(visits: list[np.ndarray], capacity: list[int], team: int) -> bool:

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from scheduler.cli import main
+from spotcheck.cli.main import main
 
 GOOD = Path(__file__).parent / "data" / "good"
 DIGITS = "31415926535897932384626"
@@ -161,7 +161,7 @@ def test_plan_refuses_when_registry_changed_after_freeze(frozen: str, tmp_path: 
 def test_plan_refuses_when_policy_changed_after_freeze(frozen: str, tmp_path: Path) -> None:
     """A plan with another policy than the frozen one is refused, naming policy.toml."""
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
-    policy = (Path(__file__).parent.parent / "config" / "policy.toml").read_text("utf-8")
+    policy = (Path(__file__).parent.parent / "spotcheck" / "config" / "policy.toml").read_text("utf-8")
     other = tmp_path / "policy.toml"
     other.write_text(policy.replace("ratio = 0.40", "ratio = 0.45"), encoding="utf-8")
     out = refused(frozen, "plan", "--quarter", "2026Q4", "--policy", str(other), "--out",
@@ -375,7 +375,7 @@ def test_plan_event_recorded_with_bundle_and_rerun_adds_none(frozen: str,
 def test_failed_commit_removes_the_bundle(frozen: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """If storing fails after the bundle was written, the bundle and the event are gone."""
-    from models import store
+    from spotcheck.store import store
 
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
     before = events(frozen)
@@ -412,19 +412,19 @@ def test_refused_import_appends_no_event(loaded: str) -> None:
 def test_bundle_from_before_the_ceremony_still_verifies(tmp_path: Path,
                                                         city_scenario: Scenario) -> None:
     """A manifest without the ceremony keys verifies, warning that it was not frozen."""
-    import scheduler
+    import spotcheck
 
     bundle = city_scenario.bundle()
     written = json.loads(bundle.files["manifest.json"])
     for key in ("freeze", "ceremony", "events", "signer"):
         del written[key]
     bundle.files["manifest.json"] = json.dumps(written).encode()
-    scheduler.write_bundle(bundle, tmp_path / "old")
-    report = scheduler.verify_bundle(tmp_path / "old")
+    spotcheck.write_bundle(bundle, tmp_path / "old")
+    report = spotcheck.verify_bundle(tmp_path / "old")
     assert report.ok and report.warnings == [
         'manifest.json: "freeze" is null — the registry and policy were not frozen before '
         "the seed was drawn, so the draw cannot be shown unsteerable"]
-    assert not scheduler.verify_bundle(tmp_path / "old", strict=True).ok
+    assert not spotcheck.verify_bundle(tmp_path / "old", strict=True).ok
 
 
 def test_log_lists_events_of_a_quarter(frozen: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from scheduler.cli import main
+from spotcheck.cli.main import main
 
 DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good"

@@ -25,12 +25,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from models import store
-from models.database import get_engine, open_database
-from models.eventlog import EVENT, check_log
-from models.transactions import reading, writing
-from scheduler.demo import synthetic_city
-from scheduler.events import Event
+from spotcheck.demo import synthetic_city
+from spotcheck.models.events import Event
+from spotcheck.store import store
+from spotcheck.store.database import get_engine, open_database
+from spotcheck.store.eventlog import EVENT, check_log
+from spotcheck.store.transactions import reading, writing
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux",
                                 reason="uses SIGKILL and /proc to watch the processes")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from builders import registry_fingerprint
 
-from models.identifiers import uscc_problem, uscc_valid_mask
-from scheduler.demo import DISTRICTS, officer_count, synthetic_city
-from scheduler.registry import Registry
+from spotcheck.demo import DISTRICTS, officer_count, synthetic_city
+from spotcheck.models.identifiers import uscc_problem, uscc_valid_mask
+from spotcheck.models.registry import Registry
 
 SIZE = 20_000
 # sha256 of synthetic_city(1_000) written out field by field (see _fingerprint)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from builders import Scenario, enterprise, inspector
 
-import scheduler
-from scheduler import Conflict, Registry
-from scheduler.demo import synthetic_city
-from scheduler.explain import explain_enterprise, explain_inspector
+import spotcheck
+from spotcheck import Conflict, Registry
+from spotcheck.audit.explain import explain_enterprise, explain_inspector
+from spotcheck.demo import synthetic_city
 
 QUARTER = "2026Q4"
 
@@ -39,7 +39,7 @@ def assign_cost(seed: str, enterprise_id: str, inspector_id: str) -> int:
     return int(sha(f"assign-v1:{sha(seed)}:{QUARTER}:{enterprise_id}:{inspector_id}")[:10], 16)
 
 
-def rows(bundle: scheduler.Bundle, name: str) -> list[dict[str, str]]:
+def rows(bundle: spotcheck.Bundle, name: str) -> list[dict[str, str]]:
     """Return a bundle CSV file's rows as dicts."""
     return list(csv.DictReader(io.StringIO(bundle.files[name].decode("utf-8"))))
 
@@ -69,13 +69,13 @@ def team_costs(lines: list[str]) -> set[tuple[str, str, int]]:
 
 
 @pytest.fixture(scope="module")
-def city_bundle(city_scenario: Scenario) -> scheduler.Bundle:
+def city_bundle(city_scenario: Scenario) -> spotcheck.Bundle:
     """The fixed city scenario's audit bundle."""
     return city_scenario.bundle()
 
 
 def test_drawn_enterprise_shows_ticket_rank_and_cut_off(city_scenario: Scenario,
-                                                        city_bundle: scheduler.Bundle) -> None:
+                                                        city_bundle: spotcheck.Bundle) -> None:
     """A drawn enterprise shows its draw-v1 ticket, its draws.csv rank and the stratum cut-off."""
     draw = rows(city_bundle, "draws.csv")[0]
     lines = explain_enterprise(city_bundle, draw["enterprise_id"])
@@ -93,7 +93,7 @@ def test_drawn_enterprise_shows_ticket_rank_and_cut_off(city_scenario: Scenario,
 
 
 def test_undrawn_enterprise_is_beyond_the_cut_off(city_scenario: Scenario,
-                                                  city_bundle: scheduler.Bundle) -> None:
+                                                  city_bundle: spotcheck.Bundle) -> None:
     """An eligible, undrawn enterprise ranks (by hashlib) past the stratum's last drawn rank."""
     # GS-QY has no scope limits and tier D no cooldown: every tier-D enterprise of 330102
     # is eligible in the stratum (GS-QY, D, 330102).
@@ -113,7 +113,7 @@ def test_undrawn_enterprise_is_beyond_the_cut_off(city_scenario: Scenario,
 
 
 def test_out_of_scope_names_the_industry_prefixes(city_scenario: Scenario,
-                                                  city_bundle: scheduler.Bundle) -> None:
+                                                  city_bundle: spotcheck.Bundle) -> None:
     """An enterprise outside SP-JY's industries (F52, H62) is out of scope, naming both."""
     outsider = next(e for e in city_scenario.enterprises if e.industry == "C3411")
     block = task_block(explain_enterprise(city_bundle, outsider.enterprise_id), "SP-JY")
@@ -124,7 +124,7 @@ def test_out_of_scope_names_the_industry_prefixes(city_scenario: Scenario,
 
 
 def test_cooled_down_enterprise_names_date_task_and_threshold(
-        city_scenario: Scenario, city_bundle: scheduler.Bundle) -> None:
+        city_scenario: Scenario, city_bundle: spotcheck.Bundle) -> None:
     """A tier-A enterprise inspected 2026-08-01 is excluded with the date, task and threshold."""
     record = next(h for h in city_scenario.history
                   if next(e for e in city_scenario.enterprises
@@ -139,7 +139,7 @@ def test_cooled_down_enterprise_names_date_task_and_threshold(
     assert "DRAWN" not in block
 
 
-def test_skipped_enterprise_gives_the_skip_reason(city_bundle: scheduler.Bundle) -> None:
+def test_skipped_enterprise_gives_the_skip_reason(city_bundle: spotcheck.Bundle) -> None:
     """A skipped enterprise's task section carries the reason written in skipped.csv."""
     skip = rows(city_bundle, "skipped.csv")[0]
     block = "\n".join(task_block(explain_enterprise(city_bundle, skip["enterprise_id"]),
@@ -148,7 +148,7 @@ def test_skipped_enterprise_gives_the_skip_reason(city_bundle: scheduler.Bundle)
     assert "no lawful team" in block
 
 
-def test_team_costs_match_assignments(city_bundle: scheduler.Bundle) -> None:
+def test_team_costs_match_assignments(city_bundle: spotcheck.Bundle) -> None:
     """Every visit's printed team and costs equal its assignments.csv rows."""
     assignments = rows(city_bundle, "assignments.csv")
     for enterprise_id in sorted({a["enterprise_id"] for a in assignments}):
@@ -158,7 +158,7 @@ def test_team_costs_match_assignments(city_bundle: scheduler.Bundle) -> None:
 
 
 def test_every_task_outcome_matches_the_recorded_draws(city_scenario: Scenario,
-                                                       city_bundle: scheduler.Bundle) -> None:
+                                                       city_bundle: spotcheck.Bundle) -> None:
     """For every enterprise and task, DRAWN and SKIPPED appear exactly as the CSV files say."""
     drawn = {(d["task"], d["enterprise_id"]) for d in rows(city_bundle, "draws.csv")}
     skipped = {(k["task"], k["enterprise_id"]) for k in rows(city_bundle, "skipped.csv")}
@@ -172,7 +172,7 @@ def test_every_task_outcome_matches_the_recorded_draws(city_scenario: Scenario,
 
 
 def test_inspector_utilisation_matches_assignments(city_scenario: Scenario,
-                                                   city_bundle: scheduler.Bundle) -> None:
+                                                   city_bundle: spotcheck.Bundle) -> None:
     """Each officer's utilisation and listed visits equal their assignments.csv rows."""
     assignments = rows(city_bundle, "assignments.csv")
     for officer in city_scenario.inspectors:
@@ -185,7 +185,7 @@ def test_inspector_utilisation_matches_assignments(city_scenario: Scenario,
         assert sum(line.startswith("  9") for line in lines) == len(mine)
 
 
-def test_inspector_certificate_validity(city_bundle: scheduler.Bundle) -> None:
+def test_inspector_certificate_validity(city_bundle: spotcheck.Bundle) -> None:
     """INS-0003's certificate lapses on 2026-12-30, so it may not inspect in 2026Q4."""
     lapsed = "\n".join(explain_inspector(city_bundle, "INS-0003"))
     assert "执法证 expires 2026-12-30, before the quarter ends 2026-12-31" in lapsed
@@ -195,13 +195,13 @@ def test_inspector_certificate_validity(city_bundle: scheduler.Bundle) -> None:
     assert "recusals (回避): 6 enterprise(s)" in valid
 
 
-def test_unknown_ids_are_refused(city_bundle: scheduler.Bundle) -> None:
+def test_unknown_ids_are_refused(city_bundle: spotcheck.Bundle) -> None:
     """An enterprise or officer not in the bundle raises InvalidInputError naming it."""
-    with pytest.raises(scheduler.InvalidInputError, match="913301029999999999"):
+    with pytest.raises(spotcheck.InvalidInputError, match="913301029999999999"):
         explain_enterprise(city_bundle, "913301029999999999")
-    with pytest.raises(scheduler.InvalidInputError, match="not an id"):
+    with pytest.raises(spotcheck.InvalidInputError, match="not an id"):
         explain_enterprise(city_bundle, "not an id")
-    with pytest.raises(scheduler.InvalidInputError, match="INS-9999"):
+    with pytest.raises(spotcheck.InvalidInputError, match="INS-9999"):
         explain_inspector(city_bundle, "INS-9999")
 
 
@@ -269,11 +269,11 @@ def passed_over(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[st
     ids = [e.enterprise_id for e in records]
     registry = Registry.build(records, OFFICERS.values(), [Conflict(
         inspector_id="INS-0005", enterprise_id=ids[0], reason="近亲属在该企业任职")])
-    policy = scheduler.parse_policy(POLICY)
-    plan = scheduler.plan_quarter(registry, policy, QUARTER, passed_over_seed(ids[0]))
-    bundle = scheduler.build_bundle(plan, registry, POLICY.encode(),
+    policy = spotcheck.parse_policy(POLICY)
+    plan = spotcheck.plan_quarter(registry, policy, QUARTER, passed_over_seed(ids[0]))
+    bundle = spotcheck.build_bundle(plan, registry, POLICY.encode(),
                                     created_at="2026-10-01T00:00:00Z")
-    path = scheduler.write_bundle(bundle, tmp_path_factory.mktemp("explain") / "b.zip")
+    path = spotcheck.write_bundle(bundle, tmp_path_factory.mktemp("explain") / "b.zip")
     return path, ids
 
 
@@ -282,9 +282,9 @@ def test_every_cheaper_officer_has_its_reason(passed_over: tuple[Path, list[str]
     path, ids = passed_over
     lines = explain_enterprise(path, ids[0])
     assert team_costs(lines) == {("SCJG", "INS-0001", assign_cost(
-        scheduler.read_bundle(path).manifest["seed"], ids[0], "INS-0001")),
+        spotcheck.read_bundle(path).manifest["seed"], ids[0], "INS-0001")),
         ("SCJG", "INS-0002", assign_cost(
-            scheduler.read_bundle(path).manifest["seed"], ids[0], "INS-0002"))}
+            spotcheck.read_bundle(path).manifest["seed"], ids[0], "INS-0002"))}
     assert "not chosen: 7" in "\n".join(lines)
     for officer, reason in REASONS.items():
         [line] = [line for line in lines if line.startswith(f"    {officer} ")]
@@ -313,17 +313,17 @@ def test_task_cooldown_scope_counts_only_the_same_task() -> None:
     """With cooldown_scope "task", another task's recent inspection does not exclude."""
     records = [enterprise(1, "330102"), enterprise(2, "330102")]
     ids = [e.enterprise_id for e in records]
-    history = [scheduler.HistoryRecord(enterprise_id=ids[0], task="OTHER", department="SCJG",
+    history = [spotcheck.HistoryRecord(enterprise_id=ids[0], task="OTHER", department="SCJG",
                                        inspected_on=date(2026, 9, 1)),
-               scheduler.HistoryRecord(enterprise_id=ids[0], task="SP", department="SCJG",
+               spotcheck.HistoryRecord(enterprise_id=ids[0], task="SP", department="SCJG",
                                        inspected_on=date(2026, 6, 30)),
-               scheduler.HistoryRecord(enterprise_id=ids[1], task="SP", department="SCJG",
+               spotcheck.HistoryRecord(enterprise_id=ids[1], task="SP", department="SCJG",
                                        inspected_on=date(2026, 7, 1))]
     text = POLICY.replace("team_size = 2", 'team_size = 2\ncooldown_scope = "task"').replace(
         "quarters = [4]", "quarters = [4]\ncooldown_months = 3")
     registry = Registry.build(records, OFFICERS.values(), (), history)
-    plan = scheduler.plan_quarter(registry, scheduler.parse_policy(text), QUARTER, "s")
-    bundle = scheduler.build_bundle(plan, registry, text.encode(), created_at=None)
+    plan = spotcheck.plan_quarter(registry, spotcheck.parse_policy(text), QUARTER, "s")
+    bundle = spotcheck.build_bundle(plan, registry, text.encode(), created_at=None)
     kept = "\n".join(explain_enterprise(bundle, ids[0]))
     assert "eligible: last inspected on 2026-06-30 (task SP, department SCJG), before the " \
         "threshold 2026-07-01" in kept
@@ -337,12 +337,12 @@ def test_explain_command_prints_the_enterprise_and_inspector_views(tmp_path: Pat
     """`spotcheck explain` prints both views from a bundle and refuses unknown ids."""
     from click.testing import CliRunner
 
-    from scheduler.cli import main
+    from spotcheck.cli.main import main
 
     registry = synthetic_city(3000)
-    policy, policy_bytes = scheduler.load_policy()
-    plan = scheduler.plan_quarter(registry, policy, "2026Q4", "explain-cli")
-    path = scheduler.write_bundle(scheduler.build_bundle(
+    policy, policy_bytes = spotcheck.load_policy()
+    plan = spotcheck.plan_quarter(registry, policy, "2026Q4", "explain-cli")
+    path = spotcheck.write_bundle(spotcheck.build_bundle(
         plan, registry, policy_bytes, created_at="2026-10-01T00:00:00Z"), tmp_path / "b")
     drawn = plan.draws[0].enterprise_id
     runner = CliRunner()

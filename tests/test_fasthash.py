@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import scheduler
-from scheduler import assignment, fasthash
-from scheduler.demo import synthetic_city
-from scheduler.hashes import cost
+import spotcheck
+from spotcheck.demo import synthetic_city
+from spotcheck.scheduler import assignment, fasthash
+from spotcheck.scheduler.hashes import cost
 
 SEED = "fasthash-test-seed"
 ID_TEXT = st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY-abc", min_size=1, max_size=32)
@@ -72,7 +72,7 @@ def test_cheapest_pairs_native_equals_fallback(seed: int, keep: int, workers: in
 def test_cheapest_pairs_are_the_cheapest_assign_v1_costs() -> None:
     """Kept pairs are each visit's cheapest by assign-v1, in lawful order; the bound is exact."""
     visits, lawful, officers = _pairs_case(5)
-    digest = scheduler.seed_hash(SEED)
+    digest = spotcheck.seed_hash(SEED)
     prefix = f"assign-v1:{digest}:2026Q4:".encode()
     kept, costs, sizes, left = fasthash.cheapest_pairs(prefix, visits, lawful, officers, 4)
     at = 0
@@ -96,11 +96,11 @@ def test_shared_hashing_gives_the_same_plan(native: bool,
     if not native:
         monkeypatch.setattr(fasthash, "_native", None)
     city = synthetic_city(4000)
-    policy, _ = scheduler.load_policy()
+    policy, _ = spotcheck.load_policy()
     monkeypatch.setattr(assignment, "PARALLEL_MIN_PAIRS", 0)
     monkeypatch.setattr(fasthash, "_CHUNK", 64)
-    alone = scheduler.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
-    shared = scheduler.plan_quarter(city, policy, "2026Q4", SEED, workers=2)
+    alone = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
+    shared = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=2)
     assert shared.assignments == alone.assignments
     assert shared.draws == alone.draws
     assert np.array_equal(shared.staffing.arc_cost, alone.staffing.arc_cost)
@@ -111,12 +111,12 @@ def test_fallback_plan_equals_native_plan(monkeypatch: pytest.MonkeyPatch,
                                           pure_python: None) -> None:
     """A plan made with the hashlib fallback equals the native plan row for row."""
     city = synthetic_city(3000)
-    policy, _ = scheduler.load_policy()
-    fallback = scheduler.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
+    policy, _ = spotcheck.load_policy()
+    fallback = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
     monkeypatch.undo()
     if not fasthash.native():
         pytest.skip("the native loops were not built here")
-    made = scheduler.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
+    made = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
     assert (made.strata, made.draws, made.skipped, made.visits, made.assignments) == \
         (fallback.strata, fallback.draws, fallback.skipped, fallback.visits,
          fallback.assignments)
@@ -126,7 +126,7 @@ def test_fallback_plan_equals_native_plan(monkeypatch: pytest.MonkeyPatch,
                 max_size=60, unique_by=lambda t: t))
 def test_draw_order_equals_sorting_the_strings(rows: list[tuple[int, bytes]]) -> None:
     """Sorting by the tickets' first 8 bytes, then whole tickets in runs, is the string order."""
-    from scheduler.draw import draw_order
+    from spotcheck.scheduler.draw import draw_order
     # Few distinct 8-byte heads, so runs that share them are common.
     tickets = [bytes([0, 0, 0, 0, 0, 0, 0, head]) + tail for head, tail in rows]
     ids = np.array(sorted(f"9133010200000{i:05d}".encode() for i in range(len(rows))),

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler import fasthash, optimality
+from spotcheck.scheduler import fasthash, optimality
 
 
 @st.composite

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scheduler.bundle import INPUT_FILES, OUTPUT_FILES
-from scheduler.cli import main
-from scheduler.progress import Progress, TerminalProgress, elapsed_text, progress_for
+from spotcheck.cli.main import main
+from spotcheck.formats.bundle import INPUT_FILES, OUTPUT_FILES
+from spotcheck.service.progress import Progress, TerminalProgress, elapsed_text, progress_for
 
 DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good"

@@ -43,9 +43,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
 
-import scheduler
-from scheduler import Conflict, Enterprise, Registry
-from scheduler.optimality import certify
+import spotcheck
+from spotcheck import Conflict, Enterprise, Registry
+from spotcheck.scheduler.optimality import certify
 
 Key = tuple[str, str, str]
 
@@ -161,12 +161,12 @@ class Oracle:
         return bool(maximum_flow(graph, 0, sink).flow_value == team * n_visits)
 
 
-def plan_visits(plan: scheduler.Plan) -> dict[tuple[str, str], set[str]]:
+def plan_visits(plan: spotcheck.Plan) -> dict[tuple[str, str], set[str]]:
     """Return the plan's visits as (enterprise, department) → tasks."""
     return {(v.enterprise_id, v.department): set(v.tasks) for v in plan.visits}
 
 
-def draws_by_stratum(plan: scheduler.Plan) -> dict[Key, list[str]]:
+def draws_by_stratum(plan: spotcheck.Plan) -> dict[Key, list[str]]:
     """Return each stratum's drawn ids in rank order."""
     found: dict[Key, list[str]] = defaultdict(list)
     for d in sorted(plan.draws, key=lambda d: (d.task, d.tier, d.jurisdiction, d.rank)):
@@ -174,7 +174,7 @@ def draws_by_stratum(plan: scheduler.Plan) -> dict[Key, list[str]]:
     return found
 
 
-def skips_by_stratum(plan: scheduler.Plan, oracle: Oracle) -> dict[Key, set[str]]:
+def skips_by_stratum(plan: spotcheck.Plan, oracle: Oracle) -> dict[Key, set[str]]:
     """Return each stratum's skipped ids."""
     found: dict[Key, set[str]] = defaultdict(set)
     for k in plan.skipped:
@@ -500,7 +500,7 @@ def test_teams_have_minimum_total_cost(sc: Scenario) -> None:
     assert ours <= best
 
 
-def used_arcs(plan: scheduler.Plan) -> np.ndarray:
+def used_arcs(plan: spotcheck.Plan) -> np.ndarray:
     """Return the staffing problem's arcs the plan's teams use."""
     problem = plan.staffing
     chosen = {(a.enterprise_id, a.inspector_id) for a in plan.assignments}
@@ -537,10 +537,10 @@ def test_certify_accepts_teams_and_rejects_a_costlier_swap(city_scenario: Scenar
 def test_verify_accepts_every_plan_it_produced(sc: Scenario) -> None:
     """A written bundle, folder or zip, verifies."""
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = scheduler.build_bundle(sc.plan, sc.registry, sc.policy_bytes)
+        bundle = spotcheck.build_bundle(sc.plan, sc.registry, sc.policy_bytes)
         for name in ("bundle", "bundle.zip"):
-            path = scheduler.write_bundle(bundle, Path(tmp) / name)
-            report = scheduler.verify_bundle(path)
+            path = spotcheck.write_bundle(bundle, Path(tmp) / name)
+            report = spotcheck.verify_bundle(path)
             assert report.ok, report.mismatches
 
 
@@ -671,25 +671,25 @@ TAMPERS = [drop_last_draw, swap_drawn_enterprise, swap_team_member, change_seed,
 
 
 @pytest.fixture(scope="module")
-def city_bundle(city_scenario: Scenario) -> scheduler.Bundle:
+def city_bundle(city_scenario: Scenario) -> spotcheck.Bundle:
     """The city scenario's bundle, built once."""
     return city_scenario.bundle()
 
 
-def test_untampered_city_bundle_verifies(city_bundle: scheduler.Bundle, tmp_path: Path) -> None:
+def test_untampered_city_bundle_verifies(city_bundle: spotcheck.Bundle, tmp_path: Path) -> None:
     """The bundle the tamper tests start from verifies as written."""
-    report = scheduler.verify_bundle(scheduler.write_bundle(city_bundle, tmp_path / "b"))
+    report = spotcheck.verify_bundle(spotcheck.write_bundle(city_bundle, tmp_path / "b"))
     assert report.ok, report.mismatches
 
 
 @pytest.mark.parametrize("tamper", TAMPERS, ids=[t.__name__ for t in TAMPERS])
 def test_verify_rejects_a_single_tamper(tamper: Callable[[Path, Scenario], list[str]],
-                                        city_bundle: scheduler.Bundle,
+                                        city_bundle: spotcheck.Bundle,
                                         city_scenario: Scenario, tmp_path: Path) -> None:
     """Verify refuses a bundle after one edit and names what does not reproduce."""
-    path = scheduler.write_bundle(city_bundle, tmp_path / "b")
+    path = spotcheck.write_bundle(city_bundle, tmp_path / "b")
     fragments = tamper(path, city_scenario)
-    report = scheduler.verify_bundle(path)
+    report = spotcheck.verify_bundle(path)
     assert not report.ok
     text = "\n".join(report.mismatches)
     for fragment in fragments:
@@ -715,9 +715,9 @@ def test_verify_rejects_a_random_edit(sc: Scenario, data: st.DataObject) -> None
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows([header, *rows])
     with tempfile.TemporaryDirectory() as tmp:
-        path = scheduler.write_bundle(bundle, Path(tmp) / "b")
+        path = spotcheck.write_bundle(bundle, Path(tmp) / "b")
         (path / name).write_bytes(out.getvalue().encode("utf-8"))
-        report = scheduler.verify_bundle(path)
+        report = spotcheck.verify_bundle(path)
     assert not report.ok
     assert any(name in m for m in report.mismatches), report.mismatches
 
@@ -735,13 +735,13 @@ MALFORMED_ROWS = [
 
 @pytest.mark.parametrize(("name", "change"), MALFORMED_ROWS)
 def test_verify_reports_a_row_with_a_wrong_field_count(name: str, change: str,
-                                                       city_bundle: scheduler.Bundle,
+                                                       city_bundle: spotcheck.Bundle,
                                                        tmp_path: Path) -> None:
     """A result row with a field missing or added is reported as a mismatch, not raised."""
-    path = scheduler.write_bundle(city_bundle, tmp_path / "b")
+    path = spotcheck.write_bundle(city_bundle, tmp_path / "b")
     edit_csv(path / name, lambda lines: [
         lines[0].rsplit(",", 1)[0] if change == "drop" else lines[0] + ",x", *lines[1:]])
-    report = scheduler.verify_bundle(path)
+    report = spotcheck.verify_bundle(path)
     assert not report.ok
     assert any(name in m for m in report.mismatches), report.mismatches
 
@@ -772,12 +772,12 @@ MALFORMED_MANIFESTS = {
 
 @pytest.mark.parametrize("tamper", [
     pytest.param(key, id=key) for key in MALFORMED_MANIFESTS])
-def test_verify_reports_a_malformed_manifest(tamper: str, city_bundle: scheduler.Bundle,
+def test_verify_reports_a_malformed_manifest(tamper: str, city_bundle: spotcheck.Bundle,
                                              tmp_path: Path) -> None:
     """A manifest of the wrong shape is reported as a mismatch naming manifest.json."""
-    path = scheduler.write_bundle(city_bundle, tmp_path / "b")
+    path = spotcheck.write_bundle(city_bundle, tmp_path / "b")
     edit_manifest(path, MALFORMED_MANIFESTS[tamper][0])
-    report = scheduler.verify_bundle(path)
+    report = spotcheck.verify_bundle(path)
     assert not report.ok
     assert any("manifest.json" in m for m in report.mismatches), report.mismatches
 
@@ -786,10 +786,10 @@ def test_a_carriage_return_in_text_is_refused(ample_city_scenario: Scenario) -> 
     """Control characters in names and reasons are refused, so bundle CSVs stay one line a row."""
     sc = ample_city_scenario
     with pytest.raises(ValidationError, match="control characters"):
-        scheduler.Enterprise(**{**sc.enterprises[0].model_dump(), "name": "企业\r分店"})
+        spotcheck.Enterprise(**{**sc.enterprises[0].model_dump(), "name": "企业\r分店"})
     with pytest.raises(ValidationError, match="control characters"):
-        scheduler.Conflict(**{**sc.conflicts[0].model_dump(), "reason": "亲属\r关系"})
+        spotcheck.Conflict(**{**sc.conflicts[0].model_dump(), "reason": "亲属\r关系"})
     unchecked = (sc.enterprises[0].model_copy(update={"name": "企业\r分店"}),
                  *sc.enterprises[1:])
-    with pytest.raises(scheduler.InvalidInputError, match="control characters"):
-        scheduler.Registry.build(unchecked, sc.inspectors, sc.conflicts, sc.history)
+    with pytest.raises(spotcheck.InvalidInputError, match="control characters"):
+        spotcheck.Registry.build(unchecked, sc.inspectors, sc.conflicts, sc.history)

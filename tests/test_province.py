@@ -28,17 +28,17 @@ from benchmarks.province import (
     province_registry,
     write_province_files,
 )
-from models.identifiers import INSPECTOR_ID, uscc_problem, uscc_valid_mask
-from scheduler.cli import main
-from scheduler.plan import plan_quarter
-from scheduler.policy import load_policy
-from scheduler.registry import Registry
-from scheduler.registry_files import (
+from spotcheck.cli.main import main
+from spotcheck.formats.registry_files import (
     read_conflicts,
     read_enterprises,
     read_history,
     read_inspectors,
 )
+from spotcheck.models.identifiers import INSPECTOR_ID, uscc_problem, uscc_valid_mask
+from spotcheck.models.policy import load_policy
+from spotcheck.models.registry import Registry
+from spotcheck.scheduler.plan import plan_quarter
 
 SIZE = 20_000
 SEED = "20261001-0394857261-5520183746"

@@ -11,10 +11,9 @@ from builders import enterprise_id
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models import HistoryRecord
-from scheduler import registry
-from scheduler.errors import InvalidInputError
-from scheduler.registry import EnterpriseColumns, HistoryColumns
+from spotcheck.errors import InvalidInputError
+from spotcheck.models import HistoryRecord, registry
+from spotcheck.models.registry import EnterpriseColumns, HistoryColumns
 
 FIELDS = ("ids", "names", "jurisdictions", "industries", "tiers")
 

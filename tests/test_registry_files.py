@@ -13,17 +13,17 @@ import numpy as np
 import openpyxl
 import pytest
 
-from models.identifiers import uscc_check_character
-from scheduler import registry_files
-from scheduler.errors import InvalidInputError, RowProblem
-from scheduler.registry import EnterpriseColumns
-from scheduler.registry_files import (
+from spotcheck.errors import InvalidInputError, RowProblem
+from spotcheck.formats import registry_files
+from spotcheck.formats.registry_files import (
     read_conflicts,
     read_enterprises,
     read_history,
     read_inspectors,
     read_registry_file,
 )
+from spotcheck.models.identifiers import uscc_check_character
+from spotcheck.models.registry import EnterpriseColumns
 
 DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good"

@@ -16,14 +16,14 @@ from builders import CITY_POLICY, Scenario, city, store_scenario
 from click.testing import CliRunner
 from conftest import PG_URL, _fresh_postgres_database
 
-import scheduler
-from models import store
-from models.database import open_database
-from models.sql_draw import load_registry_and_draws
-from scheduler.cli import main
-from scheduler.demo import synthetic_city
-from scheduler.policy import Policy, load_policy
-from scheduler.registry import Registry
+import spotcheck
+from spotcheck.cli.main import main
+from spotcheck.demo import synthetic_city
+from spotcheck.models.policy import Policy, load_policy
+from spotcheck.models.registry import Registry
+from spotcheck.store import store
+from spotcheck.store.database import open_database
+from spotcheck.store.sql_draw import load_registry_and_draws
 
 CREATED_AT = "2026-01-01T00:00:00Z"
 SOFTWARE = {"spotcheck": "test"}
@@ -54,14 +54,14 @@ def _assert_same_bundles(url: str, policy: Policy, policy_bytes: bytes, quarter:
     engine = open_database(url)
     try:
         registry, draws = load_registry_and_draws(engine, policy, quarter,
-                                                  scheduler.seed_hash(seed))
+                                                  spotcheck.seed_hash(seed))
     finally:
         engine.dispose()
-    python_plan = scheduler.plan_quarter(registry, policy, quarter, seed)
-    sql_plan = scheduler.plan_quarter(registry, policy, quarter, seed, draws=draws)
-    python_files = scheduler.build_bundle(python_plan, registry, policy_bytes,
+    python_plan = spotcheck.plan_quarter(registry, policy, quarter, seed)
+    sql_plan = spotcheck.plan_quarter(registry, policy, quarter, seed, draws=draws)
+    python_files = spotcheck.build_bundle(python_plan, registry, policy_bytes,
                                           created_at=CREATED_AT, software=SOFTWARE).files
-    sql_files = scheduler.build_bundle(sql_plan, registry, policy_bytes,
+    sql_files = spotcheck.build_bundle(sql_plan, registry, policy_bytes,
                                        created_at=CREATED_AT, software=SOFTWARE).files
     assert sorted(sql_files) == sorted(python_files)
     for name, data in python_files.items():
@@ -101,7 +101,7 @@ def test_synthetic_city_bundles_identical(pg_url: str, variant: str) -> None:
         text = text.replace("jurisdictions = []", 'jurisdictions = ["330106", "33011"]', 1)
         assert text != policy_bytes.decode()
         policy_bytes = text.encode()
-    policy = scheduler.parse_policy(policy_bytes.decode())
+    policy = spotcheck.parse_policy(policy_bytes.decode())
     _store_registry(pg_url, synthetic_city(5000))
     for quarter in ("2026Q3", "2026Q4"):
         _assert_same_bundles(pg_url, policy, policy_bytes, quarter,

@@ -18,8 +18,8 @@ import pytest
 from builders import enterprise, inspector
 from scipy.stats import binomtest, chisquare
 
-import scheduler
-from scheduler import HistoryRecord, Registry
+import spotcheck
+from spotcheck import HistoryRecord, Registry
 
 SEEDS = [f"统计-{i:03d}" for i in range(400)]
 QUARTER = "2026Q4"
@@ -69,11 +69,11 @@ def sha(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def plans() -> list[scheduler.Plan]:
+def plans() -> list[spotcheck.Plan]:
     """The plans of the 400 seeds."""
     registry = Registry.build(TIER_C + TIER_D, OFFICERS, (), HISTORY)
-    policy = scheduler.parse_policy(POLICY)
-    return [scheduler.plan_quarter(registry, policy, QUARTER, seed) for seed in SEEDS]
+    policy = spotcheck.parse_policy(POLICY)
+    return [spotcheck.plan_quarter(registry, policy, QUARTER, seed) for seed in SEEDS]
 
 
 def inclusion_p_value(samples: Iterable[Iterable[str]], population: list[str],
@@ -93,7 +93,7 @@ def uniformity_p_value(picks: Iterable[object], categories: list[object]) -> flo
     return float(chisquare([counts[c] for c in categories]).pvalue)
 
 
-def drawn_in_tier(plan: scheduler.Plan, tier: str) -> list[str]:
+def drawn_in_tier(plan: spotcheck.Plan, tier: str) -> list[str]:
     """Return the enterprises the plan draws in one tier."""
     return [d.enterprise_id for d in plan.draws if d.tier == tier]
 
@@ -104,7 +104,7 @@ def biased_draw(seed: str, eligible: list[str], size: int) -> list[str]:
     return eligible[start:start + size]
 
 
-def test_round_v1_targets_have_the_right_mean(plans: list[scheduler.Plan]) -> None:
+def test_round_v1_targets_have_the_right_mean(plans: list[spotcheck.Plan]) -> None:
     """Tier C always targets 6 of its 30 eligible; tier D targets 7 in a 0.4 share of seeds."""
     rows = [{s.tier: s for s in plan.strata} for plan in plans]
     assert {(r["C"].population, r["C"].eligible, r["C"].target) for r in rows} == {(40, 30, 6)}
@@ -114,7 +114,7 @@ def test_round_v1_targets_have_the_right_mean(plans: list[scheduler.Plan]) -> No
 
 
 def test_each_eligible_enterprise_is_drawn_with_probability_ratio_n_over_e(
-        plans: list[scheduler.Plan]) -> None:
+        plans: list[spotcheck.Plan]) -> None:
     """Inclusion frequencies match ratio·N/E (6/30 in C, 6.4/40 in D); cooled ones never drawn."""
     eligible_c = [e.enterprise_id for e in TIER_C if e.enterprise_id not in COOLED]
     samples_c = [drawn_in_tier(plan, "C") for plan in plans]
@@ -132,7 +132,7 @@ def test_the_inclusion_test_rejects_a_biased_draw() -> None:
     assert inclusion_p_value(samples, eligible, 6 / 30) < THRESHOLD
 
 
-def test_each_lawful_officer_is_picked_uniformly(plans: list[scheduler.Plan]) -> None:
+def test_each_lawful_officer_is_picked_uniformly(plans: list[spotcheck.Plan]) -> None:
     """With slack capacity, eight equivalent officers and their 28 pairs are picked uniformly."""
     officers = [o.inspector_id for o in OFFICERS]
     teams = [tuple(sorted(a.inspector_id for a in plan.assignments
@@ -143,7 +143,7 @@ def test_each_lawful_officer_is_picked_uniformly(plans: list[scheduler.Plan]) ->
     assert uniformity_p_value(teams, list(combinations(officers, 2))) > THRESHOLD
 
 
-def test_the_uniformity_test_rejects_a_biased_pick(plans: list[scheduler.Plan]) -> None:
+def test_the_uniformity_test_rejects_a_biased_pick(plans: list[spotcheck.Plan]) -> None:
     """The same test rejects teams chosen on a cost's first hex digit with ties by id."""
     officers = [o.inspector_id for o in OFFICERS]
     teams = []

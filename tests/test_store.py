@@ -23,12 +23,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import Engine, Table, select
 
-from models import Conflict, Enterprise, HistoryRecord, store
-from models.database import create_db_and_tables, database_url, get_engine
-from scheduler.errors import InfeasiblePlanError, InvalidInputError, SpotcheckError
-from scheduler.plan import Plan, plan_quarter
-from scheduler.policy import load_policy
-from scheduler.registry import EnterpriseColumns, Registry
+from spotcheck.errors import InfeasiblePlanError, InvalidInputError, SpotcheckError
+from spotcheck.models import Conflict, Enterprise, HistoryRecord
+from spotcheck.models.policy import load_policy
+from spotcheck.models.registry import EnterpriseColumns, Registry
+from spotcheck.scheduler.plan import Plan, plan_quarter
+from spotcheck.store import store
+from spotcheck.store.database import create_db_and_tables, database_url, get_engine
 
 Row = tuple[Any, ...]
 

@@ -15,16 +15,16 @@ from pathlib import Path
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from models import store
-from models.database import create_db_and_tables, get_engine
-from models.identifiers import uscc_check_character
-from scheduler.errors import InvalidInputError
-from scheduler.registry_files import (
+from spotcheck.errors import InvalidInputError
+from spotcheck.formats.registry_files import (
     read_conflicts,
     read_enterprises,
     read_history,
     read_inspectors,
 )
+from spotcheck.models.identifiers import uscc_check_character
+from spotcheck.store import store
+from spotcheck.store.database import create_db_and_tables, get_engine
 
 
 def _code(serial: int) -> str:

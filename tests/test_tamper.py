@@ -26,7 +26,7 @@ from builders import city, store_scenario
 from click.testing import CliRunner, Result
 from sqlalchemy import Connection, create_engine, text
 
-from scheduler.cli import main
+from spotcheck.cli.main import main
 
 DIGITS = "27182818284590452353602874"
 SECRETS = {"notary-office": "5f4dcc3b5aa765d61d8327deb882cf99", "bureau": "x" * 20 + "y" * 12}

@@ -14,11 +14,11 @@ from fractions import Fraction
 import pytest
 from builders import enterprise, inspector
 
-import scheduler
-from models.identifiers import uscc_check_character
-from scheduler import Conflict, HistoryRecord, InvalidInputError, Registry
-from scheduler.bundle import output_files
-from scheduler.demo import DEMO_SEED, synthetic_city
+import spotcheck
+from spotcheck import Conflict, HistoryRecord, InvalidInputError, Registry
+from spotcheck.demo import DEMO_SEED, synthetic_city
+from spotcheck.formats.bundle import output_files
+from spotcheck.models.identifiers import uscc_check_character
 
 SEED = "20261001-0394857261-5520183746"
 SEED_HASH = "dbf7b71614eee8e0d3a3c7025ca5404646756542ee48f30d5a39a7aca17de47a"
@@ -59,7 +59,7 @@ def offset(task: str, tier: str, jurisdiction: str, seed_hash: str = SEED_HASH) 
 
 
 def one_tier_policy(ratio: str, min_ratio: str = "0.0", cooldown_months: int = 0,
-                    task: str = "T01") -> tuple[scheduler.Policy, bytes]:
+                    task: str = "T01") -> tuple[spotcheck.Policy, bytes]:
     """Return a one-tier (A), one-task policy with the given ratio written as in TOML."""
     text = f"""schema = 1
 team_size = 2
@@ -75,7 +75,7 @@ priority = 1
 code = "{task}"
 department = "SCJG"
 """
-    return scheduler.parse_policy(text), text.encode()
+    return spotcheck.parse_policy(text), text.encode()
 
 
 def ten_registry(history: tuple[HistoryRecord, ...] = ()) -> Registry:
@@ -96,9 +96,9 @@ def ten_registry(history: tuple[HistoryRecord, ...] = ()) -> Registry:
 
 
 def test_seed_hash_vector() -> None:
-    """The seed hashes to DESIGN's seed_hash, by hashlib and by scheduler.seed_hash."""
+    """The seed hashes to DESIGN's seed_hash, by hashlib and by spotcheck.seed_hash."""
     assert sha(SEED) == SEED_HASH
-    assert scheduler.seed_hash(SEED) == SEED_HASH
+    assert spotcheck.seed_hash(SEED) == SEED_HASH
 
 
 def test_ten_enterprise_ids() -> None:
@@ -121,19 +121,19 @@ def test_three_smallest_tickets() -> None:
         ("3f0dd20d", "913301020000000107"),
     ]
     for code in TEN:
-        assert scheduler.ticket(SEED_HASH, QUARTER, "T01", code) == draw_ticket("T01", code)
+        assert spotcheck.ticket(SEED_HASH, QUARTER, "T01", code) == draw_ticket("T01", code)
 
 
 def test_cost_vector() -> None:
-    """cost(913301020000000019, INS-0001) is 70391270801, by hashlib and by scheduler.cost."""
+    """cost(913301020000000019, INS-0001) is 70391270801, by hashlib and by spotcheck.cost."""
     assert assign_cost("913301020000000019", "INS-0001") == 70391270801
-    assert scheduler.cost(SEED_HASH, QUARTER, "913301020000000019", "INS-0001") == 70391270801
+    assert spotcheck.cost(SEED_HASH, QUARTER, "913301020000000019", "INS-0001") == 70391270801
 
 
 def test_round_offset_vector() -> None:
     """round_offset is the exact fraction int(sha256(round-v1 string)[:16], 16) / 2^64."""
     for tier, place in (("A", "330102"), ("D", "330105")):
-        got = scheduler.round_offset(SEED_HASH, QUARTER, "T01", tier, place)
+        got = spotcheck.round_offset(SEED_HASH, QUARTER, "T01", tier, place)
         assert isinstance(got, Fraction)
         assert got == offset("T01", tier, place)
         assert 0 <= got < 1
@@ -142,7 +142,7 @@ def test_round_offset_vector() -> None:
 def test_plan_snapshot_draws_three_smallest_tickets() -> None:
     """Ratio 0.3 of ten gives target 3 (any v < 1): the plan draws 7U, 6Q, 107 in that order."""
     policy, _ = one_tier_policy("0.3")
-    plan = scheduler.plan_quarter(ten_registry(), policy, QUARTER, SEED)
+    plan = spotcheck.plan_quarter(ten_registry(), policy, QUARTER, SEED)
     assert plan.seed_hash == SEED_HASH
     [row] = plan.strata
     assert (row.task, row.tier, row.jurisdiction, row.population, row.eligible, row.target,
@@ -175,7 +175,7 @@ def test_plan_snapshot_cooldown_boundary() -> None:
                HistoryRecord(enterprise_id="91330102000000006Q", task="OTHER",
                              inspected_on=date(2026, 6, 30)))
     policy, _ = one_tier_policy("0.3", cooldown_months=3)
-    plan = scheduler.plan_quarter(ten_registry(history), policy, QUARTER, SEED)
+    plan = spotcheck.plan_quarter(ten_registry(history), policy, QUARTER, SEED)
     [row] = plan.strata
     assert (row.population, row.eligible, row.target) == (10, 9, 3)
     # 7U is out; ranks are among the nine eligible, by ticket.
@@ -188,7 +188,7 @@ def test_plan_snapshot_cooldown_boundary() -> None:
 def test_plan_snapshot_fractional_target() -> None:
     """Ratio 0.25 of ten: target floor(2.5 + v) with v from hashlib, the smallest tickets drawn."""
     policy, _ = one_tier_policy("0.25", min_ratio="0.15")
-    plan = scheduler.plan_quarter(ten_registry(), policy, QUARTER, SEED)
+    plan = spotcheck.plan_quarter(ten_registry(), policy, QUARTER, SEED)
     v = offset("T01", "A", "330102")
     target = math.floor(Fraction(25, 100) * 10 + v)
     floor = min(target, math.floor(Fraction(15, 100) * 10 + v))
@@ -221,7 +221,7 @@ def test_round_v1_target_and_floor_are_exact(ratio: str, min_ratio: str, populat
     officers = [inspector(k) for k in range(1, 4)]
     registry = Registry.build(enterprises, officers, (), history)
     policy, _ = one_tier_policy(ratio, min_ratio, cooldown_months=1)
-    plan = scheduler.plan_quarter(registry, policy, QUARTER, SEED)
+    plan = spotcheck.plan_quarter(registry, policy, QUARTER, SEED)
     [row] = plan.strata
     eligible = population - cooled
     v = offset("T01", "A", "330105")
@@ -245,7 +245,7 @@ def test_round_v1_target_and_floor_are_exact(ratio: str, min_ratio: str, populat
 def test_round_v1_exact_at_extreme_offsets(monkeypatch: pytest.MonkeyPatch, ratio: str,
                                            v: Fraction, expected: int) -> None:
     """With v forced to 0 or 1 - 2^-64, targets are the exact-decimal values, not float's."""
-    import scheduler.draw
+    import spotcheck.scheduler.draw
 
     calls: list[tuple[str, ...]] = []
 
@@ -253,11 +253,11 @@ def test_round_v1_exact_at_extreme_offsets(monkeypatch: pytest.MonkeyPatch, rati
         calls.append(args)
         return v
 
-    monkeypatch.setattr(scheduler.draw, "round_offset", forced)
+    monkeypatch.setattr(spotcheck.scheduler.draw, "round_offset", forced)
     enterprises = [enterprise(i) for i in range(1, 101)]
     registry = Registry.build(enterprises, [inspector(k) for k in range(1, 4)])
     policy, _ = one_tier_policy(ratio, ratio)
-    [row] = scheduler.plan_quarter(registry, policy, QUARTER, SEED).strata
+    [row] = spotcheck.plan_quarter(registry, policy, QUARTER, SEED).strata
     assert calls == [(SEED_HASH, QUARTER, "T01", "A", "330102")]
     assert (row.target, row.floor) == (expected, expected)
 
@@ -270,19 +270,19 @@ def test_round_v1_exact_at_extreme_offsets(monkeypatch: pytest.MonkeyPatch, rati
 def test_bad_seeds_are_rejected(seed: str) -> None:
     """A seed with ':', white space at an end or a control character is refused, not cleaned."""
     with pytest.raises(InvalidInputError, match="seed"):
-        scheduler.seed_hash(seed)
+        spotcheck.seed_hash(seed)
     policy, _ = one_tier_policy("0.3")
     with pytest.raises(InvalidInputError, match="seed"):
-        scheduler.plan_quarter(ten_registry(), policy, QUARTER, seed)
+        spotcheck.plan_quarter(ten_registry(), policy, QUARTER, seed)
 
 
 def test_seed_is_nfc_normalised() -> None:
     """A decomposed seed hashes as its NFC form, and the plan records the NFC form."""
     composed, decomposed = "季度-caf\u00e9-2026", "季度-cafe\u0301-2026"
     assert composed != decomposed
-    assert scheduler.seed_hash(decomposed) == scheduler.seed_hash(composed) == sha(composed)
+    assert spotcheck.seed_hash(decomposed) == spotcheck.seed_hash(composed) == sha(composed)
     policy, _ = one_tier_policy("0.3")
-    plan = scheduler.plan_quarter(ten_registry(), policy, QUARTER, decomposed)
+    plan = spotcheck.plan_quarter(ten_registry(), policy, QUARTER, decomposed)
     assert plan.seed == composed
     assert plan.seed_hash == sha(composed)
 
@@ -307,8 +307,8 @@ def test_tight_city_plan_is_pinned() -> None:
     tight = Registry.build(city.enterprises,
                            [o.model_copy(update={"capacity": o.capacity // 6})
                             for o in city.inspectors], city.conflicts, city.history)
-    policy, _ = scheduler.load_policy()
-    plan = scheduler.plan_quarter(tight, policy, "2026Q4", DEMO_SEED, workers=1)
+    policy, _ = spotcheck.load_policy()
+    plan = spotcheck.plan_quarter(tight, policy, "2026Q4", DEMO_SEED, workers=1)
     assert sum(1 for s in plan.strata if s.drawn < s.target) == 78
     digests = {name: hashlib.sha256(data).hexdigest()
                for name, data in sorted(output_files(plan).items())}

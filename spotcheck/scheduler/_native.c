@@ -1,0 +1,398 @@
+/* Native loops: the two SHA-256 streams a plan hashes in bulk (DESIGN §6), and the
+ * shortest paths of the optimality proof (scheduler/optimality.py).
+ *
+ * draw-v1 tickets: sha256(prefix + enterprise_id) for every eligible enterprise of a task.
+ * assign-v1 costs: int(sha256(prefix + enterprise_id + ":" + inspector_id)[:10], 16) for
+ * every lawful (visit, officer) pair, keeping each visit's cheapest pairs.
+ *
+ * Both compute exactly what scheduler/hashes.py defines; scheduler/fasthash.py falls back to
+ * hashlib when this module was not built, and the tests compare the two byte for byte. The
+ * loops run without the GIL, so callers may split the work over threads.
+ */
+#define PY_SSIZE_T_CLEAN
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <Python.h>
+#include <openssl/sha.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Length of a fixed-width numpy 'S' item: trailing NUL bytes are padding. */
+static Py_ssize_t item_length(const unsigned char *item, Py_ssize_t width) {
+    while (width > 0 && item[width - 1] == 0) {
+        width--;
+    }
+    return width;
+}
+
+static PyObject *digests(PyObject *self, PyObject *args) {
+    Py_buffer prefix, items;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "y*y*n", &prefix, &items, &width)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    if (width <= 0 || items.len % width != 0) {
+        PyErr_SetString(PyExc_ValueError, "items must be a whole number of fixed-width ids");
+        goto done;
+    }
+    Py_ssize_t n = items.len / width;
+    result = PyBytes_FromStringAndSize(NULL, n * SHA256_DIGEST_LENGTH);
+    if (result == NULL) {
+        goto done;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
+    const unsigned char *base = items.buf;
+    Py_BEGIN_ALLOW_THREADS
+    SHA256_CTX start, state;
+    SHA256_Init(&start);
+    SHA256_Update(&start, prefix.buf, (size_t)prefix.len);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const unsigned char *item = base + i * width;
+        state = start;
+        SHA256_Update(&state, item, (size_t)item_length(item, width));
+        SHA256_Final(out + i * SHA256_DIGEST_LENGTH, &state);
+    }
+    Py_END_ALLOW_THREADS
+done:
+    PyBuffer_Release(&prefix);
+    PyBuffer_Release(&items);
+    return result;
+}
+
+static int writable_int64(PyObject *obj, Py_buffer *view, Py_ssize_t at_least, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+        return -1;
+    }
+    if (view->itemsize != 8 || view->len < at_least * 8) {
+        PyErr_Format(PyExc_ValueError, "%s must be a writable int64 array of %zd items", what,
+                     at_least);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* cheapest(prefix, visit_ids, id_width, lawful, officer_ids, officer_width, keep, start, stop,
+ *          out_officers, out_costs, out_sizes, out_left)
+ *
+ * For visits [start, stop): visit v's enterprise id is item v of visit_ids, its lawful officers
+ * the int64 array lawful[v] (indexes into officer_ids). Writes the `keep` cheapest pairs by
+ * (cost, position in lawful[v]), in the order of lawful[v], to out_officers/out_costs at
+ * v*keep, their number to out_sizes[v], and the cheapest cost not kept (2^40 when none) to
+ * out_left[v].
+ */
+static PyObject *cheapest(PyObject *self, PyObject *args) {
+    Py_buffer prefix, visit_ids, officer_ids;
+    Py_ssize_t id_width, officer_width, keep, start, stop;
+    PyObject *lawful, *o_officers, *o_costs, *o_sizes, *o_left;
+    if (!PyArg_ParseTuple(args, "y*y*nOy*nnnnOOOO", &prefix, &visit_ids, &id_width, &lawful,
+                          &officer_ids, &officer_width, &keep, &start, &stop, &o_officers,
+                          &o_costs, &o_sizes, &o_left)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_buffer out_officers = {0}, out_costs = {0}, out_sizes = {0}, out_left = {0};
+    Py_buffer *views = NULL;
+    Py_ssize_t taken = 0, n_visits = 0, n_officers = 0;
+    if (id_width <= 0 || officer_width <= 0 || keep <= 0 || visit_ids.len % id_width != 0
+        || officer_ids.len % officer_width != 0 || !PyList_Check(lawful)) {
+        PyErr_SetString(PyExc_ValueError, "bad widths, keep or lawful list");
+        goto done;
+    }
+    n_visits = visit_ids.len / id_width;
+    n_officers = officer_ids.len / officer_width;
+    if (start < 0 || stop > n_visits || start > stop || PyList_GET_SIZE(lawful) != n_visits) {
+        PyErr_SetString(PyExc_ValueError, "visit range outside the visits");
+        goto done;
+    }
+    if (writable_int64(o_officers, &out_officers, n_visits * keep, "out_officers") < 0) {
+        goto done;
+    }
+    if (writable_int64(o_costs, &out_costs, n_visits * keep, "out_costs") < 0) {
+        goto done;
+    }
+    if (writable_int64(o_sizes, &out_sizes, n_visits, "out_sizes") < 0) {
+        goto done;
+    }
+    if (writable_int64(o_left, &out_left, n_visits, "out_left") < 0) {
+        goto done;
+    }
+    views = PyMem_Calloc((size_t)(stop - start) + 1, sizeof(Py_buffer));
+    if (views == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t v = start; v < stop; v++) {
+        Py_buffer *view = &views[v - start];
+        if (PyObject_GetBuffer(PyList_GET_ITEM(lawful, v), view, PyBUF_C_CONTIGUOUS) < 0) {
+            goto done;
+        }
+        taken++;
+        if (view->itemsize != 8 || view->len % 8 != 0) {
+            PyErr_SetString(PyExc_ValueError, "lawful officers must be int64 arrays");
+            goto done;
+        }
+        const int64_t *members = view->buf;
+        for (Py_ssize_t k = 0; k < view->len / 8; k++) {
+            if (members[k] < 0 || members[k] >= n_officers) {
+                PyErr_SetString(PyExc_ValueError, "a lawful officer index is out of range");
+                goto done;
+            }
+        }
+    }
+    int64_t *kept_officers = out_officers.buf, *kept_costs = out_costs.buf;
+    int64_t *sizes = out_sizes.buf, *left = out_left.buf;
+    const unsigned char *ids = visit_ids.buf, *officers = officer_ids.buf;
+    int64_t *best_cost = PyMem_Malloc(sizeof(int64_t) * (size_t)(keep + 1));
+    int64_t *best_at = PyMem_Malloc(sizeof(int64_t) * (size_t)(keep + 1));
+    if (best_cost == NULL || best_at == NULL) {
+        PyMem_Free(best_cost);
+        PyMem_Free(best_at);
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    SHA256_CTX head, visit, state;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256_Init(&head);
+    SHA256_Update(&head, prefix.buf, (size_t)prefix.len);
+    for (Py_ssize_t v = start; v < stop; v++) {
+        const int64_t *members = views[v - start].buf;
+        Py_ssize_t count = views[v - start].len / 8;
+        const unsigned char *enterprise = ids + v * id_width;
+        visit = head;
+        SHA256_Update(&visit, enterprise, (size_t)item_length(enterprise, id_width));
+        SHA256_Update(&visit, ":", 1);
+        Py_ssize_t held = 0;
+        int64_t cheapest_left = (int64_t)1 << 40;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            const unsigned char *officer = officers + members[k] * officer_width;
+            state = visit;
+            SHA256_Update(&state, officer, (size_t)item_length(officer, officer_width));
+            SHA256_Final(digest, &state);
+            int64_t cost = ((int64_t)digest[0] << 32) | ((int64_t)digest[1] << 24)
+                           | ((int64_t)digest[2] << 16) | ((int64_t)digest[3] << 8)
+                           | (int64_t)digest[4];
+            /* best_* stays sorted by (cost, position); the one pushed out is left out. */
+            Py_ssize_t at = held;
+            while (at > 0 && best_cost[at - 1] > cost) {
+                at--;
+            }
+            if (at == keep) {
+                if (cost < cheapest_left) {
+                    cheapest_left = cost;
+                }
+                continue;
+            }
+            if (held == keep) {
+                if (best_cost[keep - 1] < cheapest_left) {
+                    cheapest_left = best_cost[keep - 1];
+                }
+                held--;
+            }
+            memmove(best_cost + at + 1, best_cost + at, sizeof(int64_t) * (size_t)(held - at));
+            memmove(best_at + at + 1, best_at + at, sizeof(int64_t) * (size_t)(held - at));
+            best_cost[at] = cost;
+            best_at[at] = k;
+            held++;
+        }
+        /* Write the kept pairs in the order of lawful[v]: a counting pass over positions. */
+        int64_t *to_officers = kept_officers + v * keep, *to_costs = kept_costs + v * keep;
+        for (Py_ssize_t a = 1; a < held; a++) {
+            int64_t c = best_cost[a], p = best_at[a];
+            Py_ssize_t b = a;
+            while (b > 0 && best_at[b - 1] > p) {
+                best_at[b] = best_at[b - 1];
+                best_cost[b] = best_cost[b - 1];
+                b--;
+            }
+            best_at[b] = p;
+            best_cost[b] = c;
+        }
+        for (Py_ssize_t a = 0; a < held; a++) {
+            to_officers[a] = members[best_at[a]];
+            to_costs[a] = best_cost[a];
+        }
+        sizes[v] = held;
+        left[v] = cheapest_left;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(best_cost);
+    PyMem_Free(best_at);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (Py_ssize_t i = 0; i < taken; i++) {
+        PyBuffer_Release(&views[i]);
+    }
+    PyMem_Free(views);
+    if (out_officers.obj) PyBuffer_Release(&out_officers);
+    if (out_costs.obj) PyBuffer_Release(&out_costs);
+    if (out_sizes.obj) PyBuffer_Release(&out_sizes);
+    if (out_left.obj) PyBuffer_Release(&out_left);
+    PyBuffer_Release(&prefix);
+    PyBuffer_Release(&visit_ids);
+    PyBuffer_Release(&officer_ids);
+    return result;
+}
+
+/* The weight of a cycle in the parent graph, or 0 when it has none. A cycle there always
+ * has negative weight (a standard property of Bellman-Ford relaxations). */
+static int64_t parent_cycle(Py_ssize_t n, const int64_t *parent, const int64_t *parent_weight,
+                            int64_t *mark) {
+    memset(mark, 0, sizeof(int64_t) * (size_t)n);
+    for (Py_ssize_t s = 0; s < n; s++) {
+        int64_t x = s;
+        while (x >= 0 && mark[x] == 0) {
+            mark[x] = s + 1;
+            x = parent[x];
+        }
+        if (x >= 0 && mark[x] == s + 1) {
+            int64_t y = x, total = 0;
+            do {
+                total += parent_weight[y];
+                y = parent[y];
+            } while (y != x);
+            return total < 0 ? total : -1;
+        }
+    }
+    return 0;
+}
+
+/* shortest(n_nodes, tails, heads, weights, out_distance) -> (cycle_weight, scans)
+ *
+ * Shortest distances from a virtual source joined to every node by a 0-weight arc, over
+ * the arcs tails[k] -> heads[k] of weight weights[k] (int64), by Bellman-Ford with a FIFO
+ * queue (only nodes whose distance fell are scanned again). Writes the distances to
+ * out_distance and returns (0, scans) when no cycle of negative weight exists; otherwise
+ * (the weight of one negative cycle, scans). Exact integer arithmetic throughout.
+ */
+static PyObject *shortest(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    Py_buffer tails, heads, weights;
+    PyObject *o_distance;
+    if (!PyArg_ParseTuple(args, "ny*y*y*O", &n, &tails, &heads, &weights, &o_distance)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_buffer out = {0};
+    int64_t *start = NULL, *arc_head = NULL, *arc_weight = NULL, *parent = NULL;
+    int64_t *parent_weight = NULL, *mark = NULL, *queue = NULL;
+    char *queued = NULL;
+    Py_ssize_t m = tails.len / 8;
+    if (n < 0 || tails.len % 8 || heads.len != tails.len || weights.len != tails.len) {
+        PyErr_SetString(PyExc_ValueError, "tails, heads and weights must be int64 arrays of "
+                        "one length");
+        goto done;
+    }
+    if (writable_int64(o_distance, &out, n, "out_distance") < 0) {
+        goto done;
+    }
+    const int64_t *tail = tails.buf, *head = heads.buf, *weight = weights.buf;
+    for (Py_ssize_t k = 0; k < m; k++) {
+        if (tail[k] < 0 || tail[k] >= n || head[k] < 0 || head[k] >= n) {
+            PyErr_SetString(PyExc_ValueError, "an arc names a node outside the network");
+            goto done;
+        }
+    }
+    start = PyMem_Calloc((size_t)n + 2, sizeof(int64_t));
+    arc_head = PyMem_Malloc(sizeof(int64_t) * ((size_t)m + 1));
+    arc_weight = PyMem_Malloc(sizeof(int64_t) * ((size_t)m + 1));
+    parent = PyMem_Malloc(sizeof(int64_t) * ((size_t)n + 1));
+    parent_weight = PyMem_Calloc((size_t)n + 1, sizeof(int64_t));
+    mark = PyMem_Malloc(sizeof(int64_t) * ((size_t)n + 1));
+    queue = PyMem_Malloc(sizeof(int64_t) * ((size_t)n + 1));
+    queued = PyMem_Calloc((size_t)n + 1, 1);
+    if (!start || !arc_head || !arc_weight || !parent || !parent_weight || !mark || !queue
+        || !queued) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int64_t *distance = out.buf;
+    int64_t cycle = 0, scans = 0;
+    Py_BEGIN_ALLOW_THREADS
+    /* Arcs by tail (counting sort), so each node's out-arcs are contiguous. */
+    for (Py_ssize_t k = 0; k < m; k++) {
+        start[tail[k] + 2]++;
+    }
+    for (Py_ssize_t v = 0; v < n; v++) {
+        start[v + 2] += start[v + 1];
+    }
+    for (Py_ssize_t k = 0; k < m; k++) {
+        int64_t at = start[tail[k] + 1]++;
+        arc_head[at] = head[k];
+        arc_weight[at] = weight[k];
+    }
+    Py_ssize_t first = 0, count = 0;
+    for (Py_ssize_t v = 0; v < n; v++) {
+        distance[v] = 0;
+        parent[v] = -1;
+        queue[count++] = v;
+        queued[v] = 1;
+    }
+    int64_t since_check = 0;
+    while (count > 0) {
+        int64_t u = queue[first];
+        first = (first + 1) % (n + 1);
+        count--;
+        queued[u] = 0;
+        scans++;
+        for (int64_t k = start[u]; k < start[u + 1]; k++) {
+            int64_t v = arc_head[k], candidate = distance[u] + arc_weight[k];
+            if (candidate < distance[v]) {
+                distance[v] = candidate;
+                parent[v] = u;
+                parent_weight[v] = arc_weight[k];
+                if (!queued[v]) {
+                    queue[(first + count) % (n + 1)] = v;
+                    count++;
+                    queued[v] = 1;
+                }
+            }
+        }
+        /* Without a negative cycle the queue empties; with one it never does, and the
+         * parent graph then holds the cycle. Look for it after every n scans. */
+        if (++since_check >= n) {
+            since_check = 0;
+            cycle = parent_cycle(n, parent, parent_weight, mark);
+            if (cycle != 0) {
+                break;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("LL", (long long)cycle, (long long)scans);
+done:
+    PyMem_Free(start);
+    PyMem_Free(arc_head);
+    PyMem_Free(arc_weight);
+    PyMem_Free(parent);
+    PyMem_Free(parent_weight);
+    PyMem_Free(mark);
+    PyMem_Free(queue);
+    PyMem_Free(queued);
+    if (out.obj) PyBuffer_Release(&out);
+    PyBuffer_Release(&tails);
+    PyBuffer_Release(&heads);
+    PyBuffer_Release(&weights);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"digests", digests, METH_VARARGS,
+     "digests(prefix, items, width) -> bytes: SHA-256 of prefix + each fixed-width item "
+     "(trailing NULs dropped), 32 bytes each."},
+    {"cheapest", cheapest, METH_VARARGS,
+     "cheapest(...) -> None: assign-v1 costs of visits [start, stop), keeping the cheapest."},
+    {"shortest", shortest, METH_VARARGS,
+     "shortest(n, tails, heads, weights, out_distance) -> (negative cycle weight or 0, "
+     "passes): Bellman-Ford with a queue."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "spotcheck.scheduler._native",
+    "Native loops: SHA-256 for draw-v1 tickets and assign-v1 costs; shortest paths for the optimality proof.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }

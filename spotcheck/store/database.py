@@ -1,0 +1,100 @@
+"""The database engine and `create_db_and_tables()` (SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlmodel import SQLModel, create_engine
+
+from spotcheck.models import tables as tables  # registers every table on SQLModel.metadata
+
+DEFAULT_URL = "sqlite:///spotcheck.db"
+ENV_VAR = "SPOTCHECK_DB"
+
+# Execution option a writer sets before beginning, so that on SQLite its transaction takes
+# the write lock at BEGIN (BEGIN IMMEDIATE) and it reads what it is about to change under
+# that lock; other writers wait (up to SQLITE_BUSY_SECONDS) instead of failing mid-way.
+WRITE_LOCK = "spotcheck_write_lock"
+SQLITE_BUSY_SECONDS = 60.0
+POSTGRES_HINT = ("PostgreSQL support needs the psycopg2 driver: "
+                 "pip install 'spotcheck[postgres]'")
+
+
+def database_url(url: str | None = None) -> str:
+    """Return the database URL: `url` if given, else $SPOTCHECK_DB, else ./spotcheck.db."""
+    if url:
+        return url
+    return os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """Return an engine for the URL (see `database_url`), ready for spotcheck's transactions.
+
+    SQLite gets foreign keys, WAL journalling and real transactions (SQLAlchemy emits BEGIN,
+    so a SELECT and the writes after it are one transaction). PostgreSQL needs psycopg2:
+    a missing driver raises ImportError naming the extra to install.
+    """
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.drivername == "postgresql":
+        # SQLAlchemy 2.1 defaults to psycopg 3; the [postgres] extra installs psycopg2
+        parsed = parsed.set(drivername=f"postgresql+{_postgres_driver()}")
+    options: dict[str, Any] = {}
+    if parsed.drivername == "postgresql+psycopg2":
+        # batch UPDATE/DELETE executemany too, and send inserts in larger VALUES pages
+        options = {"executemany_mode": "values_plus_batch",
+                   "insertmanyvalues_page_size": 5000, "executemany_batch_page_size": 500}
+    try:
+        return create_engine(parsed, **options)
+    except ImportError as exc:
+        if parsed.get_backend_name() == "postgresql":
+            raise ImportError(f"{POSTGRES_HINT} ({exc})") from exc
+        raise
+
+
+def _postgres_driver() -> str:
+    """Return the name of an installed PostgreSQL driver, psycopg2 preferred."""
+    for module in ("psycopg2", "psycopg"):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        return module
+    raise ImportError(POSTGRES_HINT)
+
+
+def create_db_and_tables(engine: Engine) -> None:
+    """Create every spotcheck table and index that does not exist yet."""
+    SQLModel.metadata.create_all(engine)
+
+
+def open_database(url: str | None = None) -> Engine:
+    """Return an engine for the URL (see `database_url`) with every table created."""
+    engine = get_engine(url)
+    create_db_and_tables(engine)
+    return engine
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Take transaction control away from the sqlite3 module (which never BEGINs before
+        # a SELECT); SQLAlchemy's "begin" event below emits BEGIN instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(WRITE_LOCK, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
