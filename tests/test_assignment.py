@@ -9,6 +9,7 @@ import spotcheck
 from spotcheck.demo import synthetic_city
 from spotcheck.scheduler import assignment
 from spotcheck.scheduler.hashes import cost
+from spotcheck.scheduler.network import StaffingProblem
 
 SEED = "assignment-test-seed"
 
@@ -84,7 +85,7 @@ def test_optimal_teams_are_certified_without_a_solver(tight_city: spotcheck.Regi
     policy, _ = spotcheck.load_policy()
     plan = spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1)
 
-    def no_solver(problem: assignment.StaffingProblem, workers: int = 1) -> np.ndarray:
+    def no_solver(problem: StaffingProblem, workers: int = 1) -> np.ndarray:
         raise AssertionError("the solver ran")
 
     monkeypatch.setattr(assignment, "solve_min_cost", no_solver)

@@ -13,6 +13,7 @@ import os
 import stat
 import tempfile
 import zipfile
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -161,7 +162,7 @@ def test_plan_refuses_when_registry_changed_after_freeze(frozen: str, tmp_path: 
 def test_plan_refuses_when_policy_changed_after_freeze(frozen: str, tmp_path: Path) -> None:
     """A plan with another policy than the frozen one is refused, naming policy.toml."""
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
-    policy = (Path(__file__).parent.parent / "spotcheck" / "config" / "policy.toml").read_text("utf-8")
+    policy = (resources.files("spotcheck.config") / "policy.toml").read_text("utf-8")
     other = tmp_path / "policy.toml"
     other.write_text(policy.replace("ratio = 0.40", "ratio = 0.45"), encoding="utf-8")
     out = refused(frozen, "plan", "--quarter", "2026Q4", "--policy", str(other), "--out",

@@ -33,10 +33,10 @@ from spotcheck.formats.bundle import (
 from spotcheck.models.policy import Policy, parse_policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
-from spotcheck.scheduler.assignment import StaffingProblem, contains
 from spotcheck.scheduler.draw import ticket_hex
 from spotcheck.scheduler.fasthash import assign_costs, digests
 from spotcheck.scheduler.hashes import ALGORITHMS, ASSIGN, normalise_seed, sha256_hex, ticket_prefix
+from spotcheck.scheduler.network import StaffingProblem, contains
 from spotcheck.scheduler.optimality import certify
 from spotcheck.scheduler.plan import Plan, StageHook, plan_quarter
 from spotcheck.scheduler.staffing import StaffingRules, officer_problem

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import numpy as np
 
@@ -42,8 +42,18 @@ from spotcheck.models.registry import (
 from spotcheck.scheduler.hashes import ALGORITHMS
 from spotcheck.scheduler.plan import Plan
 
-if TYPE_CHECKING:
-    from spotcheck.audit.signing import Signer
+
+class Signer(Protocol):
+    """What signs a manifest: `spotcheck.audit.signing.Signer` (the bureau's Ed25519 key)."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Return the SHA-256 of the public key, written into the manifest."""
+        ...
+
+    def sign(self, data: bytes) -> bytes:
+        """Return the manifest.sig file for these manifest bytes."""
+        ...
 
 FORMAT = "spotcheck-audit/1"
 ALLOCATION_RULE = "alloc-v1"

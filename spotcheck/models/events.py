@@ -10,6 +10,7 @@ after it. docs/CEREMONY.md gives the exact format for auditors.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,12 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from spotcheck.errors import SpotcheckError
-from spotcheck.scheduler.hashes import sha256_hex
 
 GENESIS = "0" * 64
 KINDS = ("import", "policy", "freeze", "commit", "close", "reveal", "seed", "plan")
 _AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
@@ -49,12 +53,12 @@ def _refuse_floats(value: Any) -> None:
 
 def payload_digest(payload: Mapping[str, Any]) -> str:
     """Return sha256 of the payload's canonical JSON."""
-    return sha256_hex(canonical_json(payload))
+    return _sha256_hex(canonical_json(payload))
 
 
 def event_hash(seq: int, at: str, actor: str, kind: str, digest: str, prev: str) -> str:
     """Return an event's hash: sha256 of the canonical JSON of its other fields."""
-    return sha256_hex(canonical_json({"actor": actor, "at": at, "kind": kind,
+    return _sha256_hex(canonical_json({"actor": actor, "at": at, "kind": kind,
                                       "payload_digest": digest, "prev": prev, "seq": seq}))
 
 

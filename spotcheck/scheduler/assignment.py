@@ -21,7 +21,6 @@ import numpy as np
 
 from spotcheck.errors import SpotcheckError
 from spotcheck.scheduler.fasthash import (
-    NO_PAIR_LEFT_OUT,
     assign_costs,
     cheapest_pairs,
     keep_cheapest,
@@ -29,34 +28,10 @@ from spotcheck.scheduler.fasthash import (
     pair_costs,
 )
 from spotcheck.scheduler.hashes import ASSIGN
+from spotcheck.scheduler.network import NO_ARC_LEFT_OUT, StaffingProblem, contains
+from spotcheck.scheduler.optimality import certify
 
-NO_ARC_LEFT_OUT = NO_PAIR_LEFT_OUT
 PARALLEL_MIN_PAIRS = 2_000_000  # below this, forking costs more than it saves
-
-
-@dataclass(frozen=True, eq=False)
-class StaffingProblem:
-    """The min-cost staffing network: visits, lawful officers, costs and capacities.
-
-    `arc_*` hold the pairs given to the solver; `lawful[v]` lists every lawful officer of
-    visit v and `left_out_cost[v]` is the cheapest cost among v's pairs not in `arc_*`.
-    """
-
-    team_size: int
-    visit_ids: list[str]          # enterprise_id of each visit
-    inspector_ids: list[str]
-    capacity: np.ndarray          # int64 per inspector
-    arc_visit: np.ndarray         # int64 per arc
-    arc_inspector: np.ndarray     # int64 per arc
-    arc_cost: np.ndarray          # int64 per arc
-    lawful: list[np.ndarray]
-    left_out_cost: np.ndarray     # int64 per visit
-    cost_prefix: bytes = b""      # "assign-v1:SEED_HASH:QUARTER:", to recompute any cost
-
-    @property
-    def visits(self) -> int:
-        """Return the number of visits."""
-        return len(self.visit_ids)
 
 
 def _prefix(seed_digest: str, quarter: str) -> bytes:
@@ -113,15 +88,6 @@ def _hash_all(job: _HashJob, workers: int) -> tuple[np.ndarray, ...]:
     finally:
         _JOB = None
     return tuple(np.concatenate([piece[k] for piece in pieces]) for k in range(4))
-
-
-def contains(members: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Return, per wanted integer, whether it is among `members`, by binary search (the
-    arc keys this is used on come sorted, so usually nothing is sorted here)."""
-    if len(members) == 0:
-        return np.zeros(len(wanted), dtype=bool)
-    ordered = members if np.all(members[1:] >= members[:-1]) else np.sort(members)
-    return ordered[np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)] == wanted
 
 
 def _with_teams(prefix: bytes, visit_ids: np.ndarray, officer_ids: np.ndarray,
@@ -305,7 +271,6 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
     their officers' other visits, everything else held), and failing that the whole
     network. Every answer is certified, so these steps save time and never change it.
     """
-    from spotcheck.scheduler.optimality import certify
 
     complete: frozenset[int] = frozenset()
     keep = pruned_keep(team_size)
@@ -384,7 +349,6 @@ def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
     the teams, widening visits the reduced-cost bound cannot clear. Returns None when a
     cheaper staffing exists.
     """
-    from spotcheck.scheduler.optimality import certify
 
     complete: frozenset[int] = frozenset()
     problem: StaffingProblem | None = None

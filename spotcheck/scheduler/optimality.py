@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from spotcheck.scheduler import fasthash
-from spotcheck.scheduler.assignment import NO_ARC_LEFT_OUT, StaffingProblem, contains
 from spotcheck.scheduler.fasthash import assign_costs
+from spotcheck.scheduler.network import NO_ARC_LEFT_OUT, StaffingProblem, contains
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,11 @@ from spotcheck.models.policy import Policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.allocation import Allocation, allocate
-from spotcheck.scheduler.assignment import StaffingProblem, certify_teams, staff
+from spotcheck.scheduler.assignment import certify_teams, staff
 from spotcheck.scheduler.draw import Ordering, order_strata, stratum_target, ticket_hex
 from spotcheck.scheduler.eligibility import Stratum, strata_for_quarter
 from spotcheck.scheduler.hashes import normalise_seed, sha256_hex
+from spotcheck.scheduler.network import StaffingProblem
 from spotcheck.scheduler.staffing import StaffingRules
 
 StageHook = Callable[[str], None]
