@@ -252,7 +252,7 @@ def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int =
 
 def store_scenario(url: str, sc: Scenario) -> None:
     """Import a scenario's registry into the database at `url` (through models.store)."""
-    from spotcheck.store import store
+    from spotcheck import store
     from spotcheck.store.database import open_database
 
     engine = open_database(url)

@@ -376,7 +376,7 @@ def test_plan_event_recorded_with_bundle_and_rerun_adds_none(frozen: str,
 def test_failed_commit_removes_the_bundle(frozen: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """If storing fails after the bundle was written, the bundle and the event are gone."""
-    from spotcheck.store import store
+    from spotcheck import store
 
     ok(frozen, "seed", "dice", "--quarter", "2026Q4", DIGITS)
     before = events(frozen)
@@ -384,7 +384,7 @@ def test_failed_commit_removes_the_bundle(frozen: str, tmp_path: Path,
     def fail(*args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_execute_chunks", fail)
+    monkeypatch.setattr(store.plans, "execute_chunks", fail)
     result = run(frozen, "plan", "--quarter", "2026Q4", "--out", str(tmp_path / "p.zip"))
     assert isinstance(result.exception, RuntimeError)
     assert not (tmp_path / "p.zip").exists()

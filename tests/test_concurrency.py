@@ -25,9 +25,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+from spotcheck import store
 from spotcheck.demo import synthetic_city
 from spotcheck.models.events import Event
-from spotcheck.store import store
 from spotcheck.store.database import get_engine, open_database
 from spotcheck.store.eventlog import EVENT, check_log
 from spotcheck.store.transactions import reading, writing
@@ -89,7 +89,7 @@ def write_enterprises_csv(path: Path, enterprises: int) -> Path:
     columns = synthetic_city(enterprises).enterprises
     with path.open("w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
-        out.writerow(store.ENTERPRISE_COLUMNS)
+        out.writerow(store.sql.ENTERPRISE_COLUMNS)
         out.writerows(zip((i.decode() for i in columns.ids), columns.names.tolist(),
                           (j.decode() for j in columns.jurisdictions),
                           (i.decode() for i in columns.industries),

@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from conftest import PG_URL, _fresh_postgres_database
 
 import spotcheck
+from spotcheck import store
 from spotcheck.cli.main import main
 from spotcheck.demo import synthetic_city
 from spotcheck.models.policy import Policy, load_policy
 from spotcheck.models.registry import Registry
-from spotcheck.store import store
 from spotcheck.store.database import open_database
 from spotcheck.store.sql_draw import load_registry_and_draws
 

@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import Engine, Table, select
 
+from spotcheck import store
 from spotcheck.errors import InfeasiblePlanError, InvalidInputError, SpotcheckError
 from spotcheck.models import Conflict, Enterprise, HistoryRecord
 from spotcheck.models.policy import load_policy
 from spotcheck.models.registry import EnterpriseColumns, Registry
 from spotcheck.scheduler.plan import Plan, plan_quarter
-from spotcheck.store import store
 from spotcheck.store.database import create_db_and_tables, database_url, get_engine
 
 Row = tuple[Any, ...]
@@ -90,7 +90,7 @@ def test_first_import_adds_every_enterprise(engine: Engine) -> None:
 def test_reimport_replaces_snapshot_and_reports_the_diff(
         engine: Engine, monkeypatch: pytest.MonkeyPatch, share: float) -> None:
     """A re-import leaves exactly the new file and counts added, removed, changed, tier moves."""
-    monkeypatch.setattr(store, "DIFF_APPLY_SHARE", share)
+    monkeypatch.setattr(store.imports, "DIFF_APPLY_SHARE", share)
     store.import_enterprises(engine, columns(BASE))
     renamed = BASE[4].model_copy(update={"name": "新名称有限公司"})
     new = [retier(BASE[2], "C"), retier(BASE[3], "C"), renamed, retier(BASE[5], "A"),
@@ -132,9 +132,10 @@ def test_import_failing_midway_leaves_previous_snapshot(
         engine: Engine, monkeypatch: pytest.MonkeyPatch, share: float) -> None:
     """An import that fails after writing some rows changes nothing that was stored."""
     store.import_enterprises(engine, columns(BASE))
-    monkeypatch.setattr(store, "DIFF_APPLY_SHARE", share)
-    monkeypatch.setattr(store, "CHUNK", 2)
-    real = store._enterprise_chunks
+    monkeypatch.setattr(store.imports, "DIFF_APPLY_SHARE", share)
+    for module in (store.sql, store.imports, store.snapshot):
+        monkeypatch.setattr(module, "CHUNK", 2)
+    real = store.imports._enterprise_chunks
 
     def failing(*args: Any) -> Iterator[list[tuple[str, ...]]]:
         for number, chunk in enumerate(real(*args)):
@@ -142,7 +143,7 @@ def test_import_failing_midway_leaves_previous_snapshot(
                 raise RuntimeError("disk full")
             yield chunk
 
-    monkeypatch.setattr(store, "_enterprise_chunks", failing)
+    monkeypatch.setattr(store.imports, "_enterprise_chunks", failing)
     new = [retier(e, "D") for e in BASE[:6]] + [enterprise(i) for i in range(20, 26)]
     with pytest.raises(RuntimeError, match="disk full"):
         store.import_enterprises(engine, columns(new))
@@ -278,7 +279,8 @@ def test_load_registry_streams_in_chunks(engine: Engine, monkeypatch: pytest.Mon
     """Read three rows at a time, the registry is the one imported: names (four-byte
     characters, commas, quotes) exact in a StringDType column, history in canonical order
     whatever order it was stored in."""
-    monkeypatch.setattr(store, "CHUNK", 3)
+    for module in (store.sql, store.imports, store.snapshot):
+        monkeypatch.setattr(module, "CHUNK", 3)
     scenario = city()
     named = [e.model_copy(update={"name": name}) for e, name in zip(
         scenario.enterprises, ["杭州𠮷野家餐饮有限公司", '甲,"乙"、丙公司', "  空格  "] * 30,
@@ -440,7 +442,7 @@ def test_writer_racing_past_the_check_fails_cleanly(
         engine: Engine, plans: dict[str, Plan], monkeypatch: pytest.MonkeyPatch) -> None:
     """If another active plan appears after the check, the unique key refuses the insert."""
     store.store_plan(engine, plans["seed-1"], "P1", "{}", replace=False)
-    monkeypatch.setattr(store, "_active_plan", lambda conn, key: None)  # the check missed P1
+    monkeypatch.setattr(store.plans, "_active_plan", lambda conn, key: None)  # the check missed P1
     with pytest.raises(InfeasiblePlanError, match="at the same time"):
         store.store_plan(engine, plans["seed-2"], "P2", "{}", replace=False)
     assert statuses(engine) == {"P1": ("active", None)}

@@ -15,6 +15,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from spotcheck import store
 from spotcheck.errors import InvalidInputError
 from spotcheck.formats.registry_files import (
     read_conflicts,
@@ -23,7 +24,6 @@ from spotcheck.formats.registry_files import (
     read_inspectors,
 )
 from spotcheck.models.identifiers import uscc_check_character
-from spotcheck.store import store
 from spotcheck.store.database import create_db_and_tables, get_engine
 
 

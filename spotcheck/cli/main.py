@@ -115,6 +115,7 @@ def import_(ctx: click.Context, kind: str, file: Path, policy_path: Path | None)
     Enterprises and inspectors files are full snapshots that replace the registry;
     conflicts and history are appended, ignoring exact duplicates.
     """
+    from spotcheck import store
     from spotcheck.formats.registry_files import (
         read_conflicts,
         read_enterprises,
@@ -122,7 +123,6 @@ def import_(ctx: click.Context, kind: str, file: Path, policy_path: Path | None)
         read_inspectors,
     )
     from spotcheck.models.policy import load_policy
-    from spotcheck.store import store
 
     if not file.exists():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
@@ -200,6 +200,7 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
     With a freeze (`spotcheck freeze`), the registry and policy must be the frozen ones and
     the seed is the ceremony's; the bundle carries the event log that shows it.
     """
+    from spotcheck import store
     from spotcheck.audit.signing import load_signer
     from spotcheck.formats.bundle import (
         OUTPUT_FILES,
@@ -216,7 +217,6 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
     from spotcheck.models.quarter import Quarter
     from spotcheck.scheduler.hashes import seed_hash
     from spotcheck.scheduler.plan import plan_quarter
-    from spotcheck.store import store
     from spotcheck.store.ceremony import quarter_state
     from spotcheck.store.transactions import reading
 

@@ -28,13 +28,12 @@ from spotcheck.models.events import Event
 from spotcheck.models.policy import parse_policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.store.eventlog import EVENT, append_event, checked_events, record_policy
-from spotcheck.store.store import (
+from spotcheck.store.snapshot import registry_in, require_registry
+from spotcheck.store.sql import (
     CONFLICT,
     ENTERPRISE,
     HISTORY,
     INSPECTOR,
-    registry_in,
-    require_registry,
 )
 from spotcheck.store.transactions import reading, writing
 

@@ -26,7 +26,7 @@ from spotcheck.scheduler.draw import Ordering
 from spotcheck.scheduler.eligibility import Stratum, check_tiers
 from spotcheck.scheduler.hashes import DRAW
 from spotcheck.scheduler.plan import Draws
-from spotcheck.store.store import registry_in
+from spotcheck.store.snapshot import registry_in
 from spotcheck.store.transactions import reading
 
 # One task's population: in scope, of a tier with a round this quarter. An enterprise is
