@@ -3,12 +3,12 @@
 A platform needs only this package::
 
     import spotcheck
-    registry = scheduler.Registry.build(enterprises, inspectors, conflicts, history)
-    policy, policy_bytes = scheduler.load_policy()
-    plan = scheduler.plan_quarter(registry, policy, "2026Q4", seed)
-    bundle = scheduler.build_bundle(plan, registry, policy_bytes)
-    scheduler.write_bundle(bundle, "plan-2026Q4")
-    assert scheduler.verify_bundle("plan-2026Q4").ok
+    registry = spotcheck.Registry.build(enterprises, inspectors, conflicts, history)
+    policy, policy_bytes = spotcheck.load_policy()
+    plan = spotcheck.plan_quarter(registry, policy, "2026Q4", seed)
+    bundle = spotcheck.build_bundle(plan, registry, policy_bytes)
+    spotcheck.write_bundle(bundle, "plan-2026Q4")
+    assert spotcheck.verify_bundle("plan-2026Q4").ok
 """
 
 from spotcheck.audit.explain import explain_enterprise as explain_enterprise

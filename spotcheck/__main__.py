@@ -1,5 +1,5 @@
 """`python -m spotcheck` runs the spotcheck command line."""
 
-from spotcheck.cli.main import main
+from spotcheck.cli import main
 
 main(prog_name="spotcheck")

@@ -47,6 +47,10 @@ class PolicyError(InvalidInputError):
     """The policy file is refused; each problem names the key."""
 
 
+class DatabaseError(SpotcheckError):
+    """The database cannot be used: a bad URL, an unsupported kind, or it cannot be reached."""
+
+
 class InfeasiblePlanError(SpotcheckError):
     """The request cannot be planned at all (for example, a plan already exists)."""
 

@@ -6,7 +6,9 @@ examples. `HYPOTHESIS_PROFILE` picks one; otherwise `ci` when `CI` is set, else 
 
 Databases: SQLite in a temporary folder; with SPOTCHECK_TEST_PG set to a PostgreSQL URL of
 a role that may create databases (e.g. postgresql://postgres:postgres@localhost/postgres),
-every test using `db_url` runs there as well, each in a fresh database.
+every test using `db_url` runs there as well, each in a fresh database. With `CI` set, the
+PostgreSQL case always runs, and fails if SPOTCHECK_TEST_PG is not set: in CI a test that
+needs a server fails, it never disappears.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from builders import Scenario, city
 from spotcheck.store.database import get_engine
 
 PG_URL = os.environ.get("SPOTCHECK_TEST_PG")
+IN_CI = bool(os.environ.get("CI"))
 
 settings.register_profile(
     "ci", derandomize=True, database=None, max_examples=25, deadline=None, print_blob=True,
@@ -35,8 +38,7 @@ settings.register_profile(
 settings.register_profile(
     "dev", max_examples=100, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI")
-                                                                else "dev"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +51,15 @@ def city_scenario() -> Scenario:
 def ample_city_scenario() -> Scenario:
     """The fixed scenario with capacity 1000 for every officer."""
     return city(capacity=1000)
+
+
+def postgres_server() -> str:
+    """Return SPOTCHECK_TEST_PG; without it, fail under CI and skip elsewhere."""
+    if PG_URL:
+        return PG_URL
+    if IN_CI:
+        pytest.fail("CI=true but SPOTCHECK_TEST_PG is not set: .ci/run starts PostgreSQL")
+    pytest.skip("set SPOTCHECK_TEST_PG=postgresql://… to run the PostgreSQL tests")
 
 
 def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
@@ -65,11 +76,10 @@ def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
         base.dispose()
 
 
-@pytest.fixture(params=["sqlite", *(["postgresql"] if PG_URL else [])])
+@pytest.fixture(params=["sqlite", *(["postgresql"] if PG_URL or IN_CI else [])])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database: SQLite in tmp_path, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'spotcheck.db'}"
     else:
-        assert PG_URL
-        yield from _fresh_postgres_database(PG_URL)
+        yield from _fresh_postgres_database(postgres_server())

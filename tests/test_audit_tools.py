@@ -39,15 +39,19 @@ from builders import (
     Scenario,
     TierSpec,
     city,
+    cooldown_scenarios,
     enterprise,
     inspector,
     scenarios,
 )
+from conftest import postgres_server
 from hypothesis import given
 
 import spotcheck
 from spotcheck import HistoryRecord
 from spotcheck.demo import DEMO_QUARTER, DEMO_SEED, synthetic_city
+from spotcheck.models.quarter import Quarter
+from spotcheck.scheduler.eligibility import strata_for_quarter
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SCRIPT = DOCS / "verify_draws.py"
@@ -260,6 +264,35 @@ def test_script_reproduces_generated_bundles(scenario: Scenario) -> None:
         assert_script_reproduces(bundle)
 
 
+@given(cooldown_scenarios())
+def test_script_eligibility_and_draws_are_the_pipelines(scenario: Scenario) -> None:
+    """verify_draws.py's cooldown, strata and draws equal plan_quarter's, at cooldown edges."""
+    files = scenario.bundle().files
+    plan = scenario.plan
+    module = script_module()
+    audit = module.Audit(files, say=lambda line: None)
+    assert audit.run(), audit.failed
+    # The script's eligibility, recomputed from the bundle's inputs alone: every stratum's
+    # population and eligible enterprises (not only their counts) must be the pipeline's.
+    policy = module.Policy.parse(tomllib.loads(files["policy.toml"].decode("utf-8")))
+    enterprises = {r["enterprise_id"]: r for r in audit.table("inputs/enterprises.csv")}
+    recorded = {(r["task"], r["tier"], r["jurisdiction"]): r for r in audit.table("strata.csv")}
+    script = audit._check_eligibility(policy, module.Quarter.parse(scenario.quarter),
+                                      enterprises, recorded)
+    ids = scenario.registry.enterprises.ids
+    pipeline = {s.key: (s.population, sorted(ids[s.eligible].astype(str).tolist()))
+                for s in strata_for_quarter(scenario.registry, scenario.policy,
+                                            Quarter.parse(scenario.quarter))}
+    assert {k: (s.population, sorted(s.eligible)) for k, s in script.items()} == pipeline
+    assert {(s.task, s.tier, s.jurisdiction): (s.population, s.eligible)
+            for s in plan.strata} == {k: (p, len(e)) for k, (p, e) in pipeline.items()}
+    assert sorted(audit.expected_draws) == sorted(
+        (d.task, d.tier, d.jurisdiction, d.enterprise_id, d.ticket, str(d.rank))
+        for d in plan.draws)
+    assert audit.expected_skips == sorted((k.task, k.enterprise_id, k.ticket)
+                                          for k in plan.skipped)
+
+
 @pytest.mark.parametrize("tamper", list(TAMPERS))
 def test_script_rejects_tampered_bundles(bundles: dict[str, Path], tmp_path: Path,
                                          tamper: str) -> None:
@@ -406,13 +439,7 @@ def test_duckdb_query_reports_tampered_bundles(bundles: dict[str, Path], tmp_pat
 @pytest.fixture(scope="module")
 def postgres_url() -> str:
     """The PostgreSQL server of SPOTCHECK_TEST_PG; CI must provide one."""
-    url = os.environ.get("SPOTCHECK_TEST_PG")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set SPOTCHECK_TEST_PG (e.g. postgresql://postgres:postgres@"
-                        "localhost/postgres) and start the server")
-        pytest.skip("set SPOTCHECK_TEST_PG=postgresql://… to run AUDIT.md's PostgreSQL query")
-    return url
+    return postgres_server()
 
 
 def postgres_findings(url: str, bundle: Path) -> list[dict[str, Any]]:

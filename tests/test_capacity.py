@@ -15,14 +15,13 @@ def staffable(visits: list[np.ndarray], capacity: list[int], team: int) -> bool:
     """Return whether every visit gets `team` distinct lawful officers within capacity."""
     n_visits, n_officers = len(visits), len(capacity)
     source, sink = 0, 1 + n_visits + n_officers
-    rows, cols, caps = [], [], []
+    arcs: list[tuple[int, int, int]] = []  # (tail, head, capacity)
     for v, lawful in enumerate(visits):
-        rows.append(source), cols.append(1 + v), caps.append(team)
-        for officer in lawful.tolist():
-            rows.append(1 + v), cols.append(1 + n_visits + officer), caps.append(1)
-    for officer, room in enumerate(capacity):
-        rows.append(1 + n_visits + officer), cols.append(sink), caps.append(room)
-    graph = csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(sink + 1,) * 2)
+        arcs.append((source, 1 + v, team))
+        arcs += [(1 + v, 1 + n_visits + officer, 1) for officer in lawful.tolist()]
+    arcs += [(1 + n_visits + officer, sink, room) for officer, room in enumerate(capacity)]
+    tails, heads, caps = np.array(arcs, dtype=np.int32).T
+    graph = csr_matrix((caps, (tails, heads)), shape=(sink + 1,) * 2)
     return int(maximum_flow(graph, source, sink).flow_value) == team * n_visits
 
 

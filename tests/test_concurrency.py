@@ -1,9 +1,9 @@
 """Real processes against one database: two plans racing for a quarter, and kill -9 in the
 middle of an import or a plan. Run on SQLite and, with SPOTCHECK_TEST_PG, PostgreSQL.
 
-The commands run as the `spotcheck` console script (`python -m scheduler.cli` has no
-`__main__` entry). PostgreSQL children get `lock_timeout` through PGOPTIONS, so a lock left
-behind by a killed writer fails a test instead of hanging it.
+The commands run as the `spotcheck` console script, as a bureau runs them (`python -m
+spotcheck` is the same entry point). PostgreSQL children get `lock_timeout` through PGOPTIONS,
+so a lock left behind by a killed writer fails a test instead of hanging it.
 """
 
 from __future__ import annotations

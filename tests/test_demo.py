@@ -15,8 +15,28 @@ from spotcheck.models.identifiers import uscc_problem, uscc_valid_mask
 from spotcheck.models.registry import Registry
 
 SIZE = 20_000
-# sha256 of synthetic_city(1_000) written out field by field (see _fingerprint)
-PINNED_1000 = "8a7d4b9b8ecd4e4126baa6fc6fb141902f0ffb0138a81cfe60e37e90ea8ed7a0"
+# sha256 of synthetic_city(1_000) written out field by field (builders.registry_fingerprint)
+PINNED_1000 = "36770bc5ee667ec39d2504a6450f46b5316486a696b00eb95438e921e324e3b1"
+
+# Each class of the generator with its GB/T 4754-2017 title and the word a name takes from it.
+GB_T_4754_2017 = {
+    "C1530": ("精制茶加工", "茶业"), "C1819": ("其他机织服装制造", "服饰"),
+    "C2231": ("纸和纸板容器制造", "包装"), "C2927": ("日用塑料制品制造", "塑料制品"),
+    "C3311": ("金属结构制造", "钢结构"), "C3484": ("机械零部件加工", "机械"),
+    "C3670": ("汽车零部件及配件制造", "汽车部件"), "C3831": ("电线、电缆制造", "电缆"),
+    "C3982": ("电子电路制造", "电子"), "F5211": ("百货零售", "百货"),
+    "F5212": ("超级市场零售", "超市"), "F5213": ("便利店零售", "便利店"),
+    "F5223": ("果品、蔬菜零售", "果蔬"), "F5224": ("肉、禽、蛋、奶及水产品零售", "生鲜"),
+    "F5226": ("酒、饮料及茶叶零售", "茶叶"), "F5232": ("服装零售", "服装"),
+    "F5281": ("五金零售", "五金"), "F5251": ("西药零售", "大药房"),
+    "H6210": ("正餐服务", "餐饮管理"), "H6220": ("快餐服务", "快餐"),
+    "H6231": ("茶馆服务", "茶馆"), "H6232": ("咖啡馆服务", "咖啡"), "H6291": ("小吃服务", "小吃"),
+    "F5193": ("互联网批发", "电子商务"), "I6560": ("信息技术咨询服务", "信息技术"),
+    "I6513": ("应用软件开发", "网络科技"), "L7212": ("投资与资产管理", "投资管理"),
+    "L7259": ("其他广告服务", "广告"), "E4710": ("住宅房屋建筑", "建设"),
+    "G5431": ("普通货物道路运输", "物流"), "K7010": ("房地产开发经营", "房地产开发"),
+    "O8010": ("家庭服务", "家政服务"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +144,18 @@ def test_conflicts_and_history_are_consistent(city: Registry) -> None:
 def test_city_is_pinned_across_machines_and_versions() -> None:
     """A small city hashes to a recorded value, so any drift in its generation shows."""
     assert registry_fingerprint(synthetic_city(1_000)) == PINNED_1000
+
+
+def test_pinned_city_holds_every_industry() -> None:
+    """The pinned city has every industry class, so a changed class or name word changes its pin."""
+    small = synthetic_city(1_000).enterprises.industries.astype("U5").tolist()
+    assert set(small) == set(GB_T_4754_2017)
+
+
+def test_industries_are_the_checked_gb_t_4754_2017_classes(city: Registry) -> None:
+    """Every class is a checked GB/T 4754-2017 class and names carry its word (五金 F5281)."""
+    industries = city.enterprises.industries.astype("U5").tolist()
+    assert set(industries) == set(GB_T_4754_2017)
+    for name, industry in zip(city.enterprises.names.tolist(), industries, strict=True):
+        trade = name.removesuffix("有限公司").removesuffix("股份")
+        assert trade.endswith(GB_T_4754_2017[industry][1]), (name, industry)

@@ -24,18 +24,20 @@ def networks(draw: st.DrawFn) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
 def _has_negative_cycle(n: int, tails: np.ndarray, heads: np.ndarray,
                         weights: np.ndarray) -> bool:
     """Floyd–Warshall in Python integers: a negative diagonal means a negative cycle."""
-    inf = None
-    d: list[list[int | None]] = [[0 if i == j else inf for j in range(n)] for i in range(n)]
+    # None is "no path yet" (infinity).
+    d: list[list[int | None]] = [[0 if i == j else None for j in range(n)] for i in range(n)]
     for t, h, w in zip(tails.tolist(), heads.tolist(), weights.tolist(), strict=True):
-        if d[t][h] is None or w < d[t][h]:  # type: ignore[operator]
+        known = d[t][h]
+        if known is None or w < known:
             d[t][h] = w
     for k in range(n):
         for i in range(n):
             for j in range(n):
-                a, b = d[i][k], d[k][j]
-                if a is not None and b is not None and (d[i][j] is None or a + b < d[i][j]):
+                a, b, known = d[i][k], d[k][j], d[i][j]
+                if a is not None and b is not None and (known is None or a + b < known):
                     d[i][j] = a + b
-    return any(d[i][i] is not None and d[i][i] < 0 for i in range(n))  # type: ignore[operator]
+    diagonal = [d[i][i] for i in range(n)]
+    return any(loop is not None and loop < 0 for loop in diagonal)
 
 
 @given(networks())

@@ -1,5 +1,5 @@
-"""Tests of scheduler.registry's columns built a chunk at a time: validation with true row
-numbers, names as StringDType text, history in canonical order."""
+"""Tests of spotcheck.models.registry's columns built a chunk at a time: validation with true
+row numbers, names as StringDType text, history in canonical order."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ def code(serial: int) -> str:
     return enterprise_id("330102", serial)
 
 
-def five(n: int) -> list[list[str]]:
+def five(n: int) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     """Return n valid enterprises as five columns."""
-    return [[code(i) for i in range(1, n + 1)], [f"杭州企业{i}" for i in range(1, n + 1)],
-            ["330102"] * n, ["F5211"] * n, ["B"] * n]
+    return ([code(i) for i in range(1, n + 1)], [f"杭州企业{i}" for i in range(1, n + 1)],
+            ["330102"] * n, ["F5211"] * n, ["B"] * n)
 
 
 def problems(excinfo: pytest.ExceptionInfo[InvalidInputError]) -> list[tuple[object, ...]]:

@@ -1,4 +1,4 @@
-"""Tests of scheduler.registry_files: CSV/XLSX registry files in, validated registry data out."""
+"""Tests of spotcheck.formats.registry_files: CSV/XLSX registry files in, validated data out."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import date
 from itertools import combinations
 
@@ -86,7 +86,7 @@ def inclusion_p_value(samples: Iterable[Iterable[str]], population: list[str],
     return min(1.0, smallest * len(population))
 
 
-def uniformity_p_value(picks: Iterable[object], categories: list[object]) -> float:
+def uniformity_p_value(picks: Iterable[Hashable], categories: Sequence[Hashable]) -> float:
     """Return the chi-square p-value that picks are spread uniformly over the categories."""
     counts = Counter(picks)
     assert set(counts) <= set(categories)

@@ -137,7 +137,7 @@ def test_import_failing_midway_leaves_previous_snapshot(
         monkeypatch.setattr(module, "CHUNK", 2)
     real = store.imports._enterprise_chunks
 
-    def failing(*args: Any) -> Iterator[list[tuple[str, ...]]]:
+    def failing(*args: Any) -> Iterator[list[tuple[str, str, str, str, str]]]:
         for number, chunk in enumerate(real(*args)):
             if number == 1:
                 raise RuntimeError("disk full")

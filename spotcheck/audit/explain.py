@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from spotcheck.models.policy import Policy, TaskPolicy, parse_policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.draw import task_tickets
-from spotcheck.scheduler.eligibility import last_inspected, scope_mask
+from spotcheck.scheduler.eligibility import Cooldown, counted, stratum_of
 from spotcheck.scheduler.hashes import cost, seed_hash, ticket
 from spotcheck.scheduler.staffing import officer_problem
 
@@ -141,10 +140,11 @@ def _explain_task(ctx: _Context, row: int, task: TaskPolicy) -> list[str]:
         return [*lines, f"  stratum {key}: tier {tier} has no round in Q{ctx.quarter.number} "
                 f"(its rounds: {rounds}), so nothing is drawn from it this quarter"]
     lines.append(f"  stratum {key}: tier {tier} has a round this quarter (rounds: {rounds})")
-    cooled, cooldown_line = _cooldown(ctx, row, task, tier)
-    lines.append(cooldown_line)
+    recomputed = stratum_of(ctx.registry, ctx.policy, ctx.quarter, task, tier, place)
+    cooled = bool(np.isin(row, recomputed.excluded))
+    lines.append(_cooldown(ctx, row, task, tier, cooled))
     own = ticket(ctx.seed_hash, str(ctx.quarter), task.code, eid)
-    eligible = _stratum_eligible(ctx, task, tier, place)
+    eligible = recomputed.eligible
     stratum = next((s for s in ctx.table("strata.csv")
                     if (s["task"], s["tier"], s["jurisdiction"]) == (task.code, tier, place)), None)
     if stratum is not None and int(stratum["eligible"]) != len(eligible):
@@ -161,45 +161,31 @@ def _explain_task(ctx: _Context, row: int, task: TaskPolicy) -> list[str]:
     return lines + _outcome(ctx, eid, task, (tier, place), rank, stratum)
 
 
-def _cooldown(ctx: _Context, row: int, task: TaskPolicy, tier: str) -> tuple[bool, str]:
-    """Return whether the cooldown rule excludes the enterprise, and the line saying why."""
-    months = ctx.policy.tiers[tier].cooldown_months
-    if months == 0:
-        return False, f"  eligible: tier {tier} has no cooldown (cooldown_months = 0)"
-    threshold = ctx.quarter.months_before_start(months)
+def _cooldown(ctx: _Context, row: int, task: TaskPolicy, tier: str, cooled: bool) -> str:
+    """Return the line saying why the cooldown rule (scheduler.eligibility.Cooldown) did or
+    did not exclude the enterprise (`cooled`), naming its latest inspection that counts."""
+    cooldown = Cooldown.of(ctx.policy, task.code, tier, ctx.quarter)
+    if cooldown.since is None:
+        return f"  eligible: tier {tier} has no cooldown (cooldown_months = 0)"
+    threshold = cooldown.since.isoformat()
     history = ctx.registry.history
-    select = history.enterprise_ids == ctx.registry.enterprises.ids[row]
-    counted = "any recorded inspection counts"
-    if ctx.policy.cooldown_scope == "task":
-        select &= history.tasks == task.code
-        counted = f"only inspections for task {task.code} count"
+    select = counted(history, cooldown.task) & (
+        history.enterprise_ids == ctx.registry.enterprises.ids[row])
+    counts = ("any recorded inspection counts" if cooldown.task is None else
+              f"only inspections for task {cooldown.task} count")
     records = sorted(zip(history.dates[select].astype(str).tolist(),
                          history.tasks[select].tolist(), history.departments[select].tolist(),
                          strict=True), reverse=True)
-    rule = f"cooldown {months} month(s), {counted}"
+    rule = f"cooldown {cooldown.months} month(s), {counts}"
     if not records:
-        return False, (f"  eligible: no recorded inspection on or after the threshold "
-                       f"{threshold.isoformat()} ({rule})")
+        return (f"  eligible: no recorded inspection on or after the threshold {threshold} "
+                f"({rule})")
     day, done, department = records[0]
-    if date.fromisoformat(day) >= threshold:
-        return True, (f"  EXCLUDED by cooldown: inspected on {day} (task {done}, department "
-                      f"{department}), on or after the threshold {threshold.isoformat()} "
-                      f"({rule})")
-    return False, (f"  eligible: last inspected on {day} (task {done}, department {department}), "
-                   f"before the threshold {threshold.isoformat()} ({rule})")
-
-
-def _stratum_eligible(ctx: _Context, task: TaskPolicy, tier: str, place: str) -> np.ndarray:
-    """Return the enterprise rows of a stratum that the cooldown rule leaves eligible."""
-    ent = ctx.registry.enterprises
-    members = scope_mask(ctx.registry, task) & (ent.tiers == tier.encode()) & (
-        ent.jurisdictions == place.encode())
-    months = ctx.policy.tiers[tier].cooldown_months
-    if months > 0:
-        latest = last_inspected(ctx.registry,
-                                task.code if ctx.policy.cooldown_scope == "task" else None)
-        members &= ~(latest >= np.datetime64(ctx.quarter.months_before_start(months), "D"))
-    return np.flatnonzero(members)
+    if cooled:
+        return (f"  EXCLUDED by cooldown: inspected on {day} (task {done}, department "
+                f"{department}), on or after the threshold {threshold} ({rule})")
+    return (f"  eligible: last inspected on {day} (task {done}, department {department}), "
+            f"before the threshold {threshold} ({rule})")
 
 
 def _outcome(ctx: _Context, eid: str, task: TaskPolicy, stratum_key: tuple[str, str],

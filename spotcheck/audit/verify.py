@@ -418,9 +418,3 @@ def _check_optimal(problem: StaffingProblem, plan: Any, fail: Any) -> None:
     if not verdict.optimal:
         fail(f"the teams are not the cheapest lawful staffing: an exchange saving "
              f"{verdict.improvement} exists (assign-v1 requires the minimum total cost)")
-
-
-def manifest_summary(path: str | Path) -> dict[str, Any]:
-    """Return a bundle's manifest (for display), without verifying it."""
-    loaded: dict[str, Any] = json.loads(read_bundle(path).files["manifest.json"])
-    return loaded

@@ -1,4 +1,4 @@
-"""spotcheck's models: validated domain records (here) and database tables (models.tables)."""
+"""spotcheck's models: validated domain records (here) and database tables (`.tables`)."""
 
 from spotcheck.models.domain import Conflict as Conflict
 from spotcheck.models.domain import Enterprise as Enterprise

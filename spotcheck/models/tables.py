@@ -1,7 +1,7 @@
 """Database tables (SQLModel, `table=True`): the registries, the stored plans, the event log.
 
 These are storage rows only; the validated records the scheduler receives live in
-`models.domain`, and `models.store` converts between the two. Registry tables carry no
+`spotcheck.models.domain`, and `spotcheck.store` converts between the two. Registry tables carry no
 foreign keys to each other on purpose: an enterprise snapshot re-import may remove an
 enterprise that a stored conflict or past inspection still names, and those rows are kept.
 """
@@ -171,7 +171,7 @@ class PlanAssignmentRow(SQLModel, table=True):
 
 
 class EventRow(SQLModel, table=True):
-    """One event of the hash-chained log (scheduler.events): appended, never updated.
+    """One event of the hash-chained log (spotcheck.models.events): appended, never updated.
 
     `seq` numbers the events from 1 without gaps; `prev` is the hash of event seq - 1, so
     its UNIQUE constraint refuses a fork even if two writers raced past the write lock.

@@ -1,4 +1,4 @@
-"""Types of the native loops in _hashing.c (built only where a compiler was available)."""
+"""Types of the native loops in _native.c (built only where a compiler was available)."""
 
 import numpy as np
 

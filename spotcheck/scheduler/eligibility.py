@@ -1,16 +1,27 @@
-"""Eligibility: strata of each task, their populations, and who the cooldown rule excludes."""
+"""Eligibility: strata of each task, their populations, and who the cooldown rule excludes.
+
+The cooldown rule of DESIGN §6 is written here once, for every Python caller (the plan and
+`spotcheck explain`): `Cooldown`. An enterprise is not eligible for a task in a quarter when
+the history records an inspection of it on or after (quarter start − tier.cooldown_months),
+counting any task's inspections when cooldown_scope is "any" and only the same task's when it
+is "task"; cooldown_months = 0 excludes nobody. The rule has two other implementations on
+purpose, PostgreSQL's (`store.sql_draw`) and the auditor's standard-library script
+(docs/verify_draws.py); tests/test_sql_engine.py and tests/test_audit_tools.py check that
+both agree with this one.
+"""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
 from spotcheck.errors import InvalidInputError, RowProblem
 from spotcheck.models.policy import Policy, TaskPolicy
 from spotcheck.models.quarter import Quarter
-from spotcheck.models.registry import Registry
+from spotcheck.models.registry import HistoryColumns, Registry
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,13 +73,21 @@ def scope_mask(registry: Registry, task: TaskPolicy) -> np.ndarray:
     return mask
 
 
+def counted(history: HistoryColumns, task: str | None) -> np.ndarray:
+    """Return which history rows count toward a cooldown: every row when `task` is None,
+    else only that task's."""
+    if task is None:
+        return np.ones(len(history), dtype=bool)
+    return np.asarray(history.tasks == task, dtype=bool)
+
+
 def last_inspected(registry: Registry, task: str | None) -> np.ndarray:
     """Return, per enterprise row, its latest recorded inspection (of `task` if given), or NaT."""
     history = registry.history
     latest = np.full(len(registry.enterprises), np.datetime64("NaT"), dtype="datetime64[D]")
     if len(history) == 0:
         return latest
-    select = np.ones(len(history), dtype=bool) if task is None else history.tasks == task
+    select = counted(history, task)
     rows = registry.enterprises.index_of(history.enterprise_ids[select])
     dates = history.dates[select]
     known = rows >= 0
@@ -80,10 +99,55 @@ def last_inspected(registry: Registry, task: str | None) -> np.ndarray:
     return latest
 
 
+class LatestInspections:
+    """Each enterprise's latest counted inspection, computed once per counted task."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._latest: dict[str | None, np.ndarray] = {}
+
+    def of(self, task: str | None) -> np.ndarray:
+        """Return last_inspected(registry, task), computing it on first use."""
+        if task not in self._latest:
+            self._latest[task] = last_inspected(self._registry, task)
+        return self._latest[task]
+
+
+@dataclass(frozen=True, slots=True)
+class Cooldown:
+    """The cooldown rule (DESIGN §6) for one task and tier in one quarter."""
+
+    months: int             # the tier's cooldown_months
+    since: date | None      # quarter start − months; None when months = 0: nobody is excluded
+    task: str | None        # whose inspections count: this task's, or None for any task's
+
+    @classmethod
+    def of(cls, policy: Policy, task: str, tier: str, quarter: Quarter) -> Cooldown:
+        """Return the rule for `task` and `tier` in `quarter` under the policy."""
+        months = policy.tiers[tier].cooldown_months
+        return cls(months, quarter.months_before_start(months) if months > 0 else None,
+                   task if policy.cooldown_scope == "any" else None)
+
+    def excludes(self, rows: np.ndarray, inspected: LatestInspections) -> np.ndarray:
+        """Return, per enterprise row, whether it was inspected within the cooldown: a counted
+        inspection on or after `since`."""
+        if self.since is None:
+            return np.zeros(len(rows), dtype=bool)
+        return np.asarray(inspected.of(self.task)[rows] >= np.datetime64(self.since, "D"),
+                          dtype=bool)  # NaT (never inspected) compares False
+
+
 def _place_codes(jurisdictions: np.ndarray) -> np.ndarray:
     """Return each 6-digit jurisdiction as an integer (same order as the strings)."""
     digits = np.ascontiguousarray(jurisdictions, dtype="S6").view(np.uint8).reshape(-1, 6)
     return (digits.astype(np.int64) - ord("0")) @ (10 ** np.arange(5, -1, -1, dtype=np.int64))
+
+
+def _stratum(task: str, tier: str, jurisdiction: str, members: np.ndarray,
+             cooldown: Cooldown, inspected: LatestInspections) -> Stratum:
+    """Return the stratum of these members (ascending rows), split by the cooldown rule."""
+    out = cooldown.excludes(members, inspected)
+    return Stratum(task, tier, jurisdiction, len(members), members[~out], members[out])
 
 
 def strata_for_quarter(registry: Registry, policy: Policy, quarter: Quarter) -> list[Stratum]:
@@ -91,19 +155,15 @@ def strata_for_quarter(registry: Registry, policy: Policy, quarter: Quarter) -> 
     check_tiers(registry, policy)
     ent = registry.enterprises
     rounds = [t for t in sorted(policy.tiers) if quarter.number in policy.tiers[t].quarters]
-    any_latest = last_inspected(registry, None) if policy.cooldown_scope == "any" else None
+    inspected = LatestInspections(registry)
     # One integer per enterprise orders it by (tier, jurisdiction): the tier's rank among
     # the tiers with a round (-1 for the others), then the 6-digit code as a number.
     tier_rank = np.full(len(ent), -1, dtype=np.int64)
     for rank, tier in enumerate(rounds):
         tier_rank[ent.tiers == tier.encode()] = rank
     stratum_code = tier_rank * 1_000_000 + _place_codes(ent.jurisdictions)
-    thresholds = {tier: np.datetime64(quarter.months_before_start(
-        policy.tiers[tier].cooldown_months), "D") for tier in rounds
-        if policy.tiers[tier].cooldown_months > 0}
     strata: list[Stratum] = []
     for task in sorted(policy.tasks, key=lambda t: t.code):
-        latest = any_latest if any_latest is not None else last_inspected(registry, task.code)
         rows = np.flatnonzero(scope_mask(registry, task) & (tier_rank >= 0))
         if len(rows) == 0:
             continue
@@ -114,10 +174,18 @@ def strata_for_quarter(registry: Registry, policy: Policy, quarter: Quarter) -> 
         for start, stop in itertools.pairwise(bounds.tolist()):
             members = rows[start:stop]
             tier = rounds[int(codes[start]) // 1_000_000]
-            if tier in thresholds:
-                out = latest[members] >= thresholds[tier]  # NaT compares False
-            else:
-                out = np.zeros(len(members), dtype=bool)
-            strata.append(Stratum(task.code, tier, ent.jurisdictions[members[0]].decode(),
-                                  len(members), members[~out], members[out]))
+            strata.append(_stratum(task.code, tier, ent.jurisdictions[members[0]].decode(),
+                                   members, Cooldown.of(policy, task.code, tier, quarter),
+                                   inspected))
     return strata
+
+
+def stratum_of(registry: Registry, policy: Policy, quarter: Quarter, task: TaskPolicy,
+               tier: str, jurisdiction: str) -> Stratum:
+    """Return one stratum as strata_for_quarter gives it (the tier must have a round),
+    looking at its own members only: for explaining one enterprise."""
+    ent = registry.enterprises
+    members = np.flatnonzero(scope_mask(registry, task) & (ent.tiers == tier.encode())
+                             & (ent.jurisdictions == jurisdiction.encode()))
+    return _stratum(task.code, tier, jurisdiction, members,
+                    Cooldown.of(policy, task.code, tier, quarter), LatestInspections(registry))

@@ -1,6 +1,6 @@
 """Bulk SHA-256 for draw-v1 tickets and assign-v1 costs, native where it was built.
 
-The native loops (`scheduler/_native.c`, built against OpenSSL's libcrypto when the
+The native loops (`spotcheck/scheduler/_native.c`, built against OpenSSL's libcrypto when the
 package is installed) hash several times faster than a Python loop over hashlib and run
 without the GIL, so the work is split over threads. Where the extension is missing (no
 compiler at install time) the same results come from hashlib; the tests compare the two.

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlmodel import SQLModel, create_engine
 
+from spotcheck.errors import DatabaseError
 from spotcheck.models import tables as tables  # registers every table on SQLModel.metadata
 
 DEFAULT_URL = "sqlite:///spotcheck.db"
@@ -72,10 +74,40 @@ def create_db_and_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
 
 
+def shown_url(url: str) -> str:
+    """Return a database URL fit to print: its password hidden (the text as given if the URL
+    cannot be parsed)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 def open_database(url: str | None = None) -> Engine:
-    """Return an engine for the URL (see `database_url`) with every table created."""
-    engine = get_engine(url)
-    create_db_and_tables(engine)
+    """Return an engine for the URL (see `database_url`) with every table created.
+
+    A URL that cannot be parsed, a database kind spotcheck does not support, a database
+    that cannot be opened or reached: a DatabaseError naming the URL (password hidden)
+    and the reason, in one line.
+    """
+    given = database_url(url)
+    try:
+        backend = make_url(given).get_backend_name()
+    except ArgumentError:
+        raise DatabaseError(f"--db {given!r} is not a database URL; write e.g. "
+                            "sqlite:///spotcheck.db or postgresql://user@host/db") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"--db {shown_url(given)}: the {backend} database is not "
+                            "supported; use SQLite or PostgreSQL")
+    try:
+        engine = get_engine(given)
+        create_db_and_tables(engine)
+    except (OperationalError, InterfaceError) as exc:
+        reason = " ".join(str(exc.orig).split()) if exc.orig is not None else str(exc)
+        raise DatabaseError(f"--db {shown_url(given)}: cannot open the database: "
+                            f"{reason}") from None
+    except ImportError as exc:
+        raise DatabaseError(f"--db {shown_url(given)}: {exc}") from None
     return engine
 
 

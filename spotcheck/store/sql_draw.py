@@ -23,7 +23,7 @@ from spotcheck.models.policy import Policy, TaskPolicy
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.draw import Ordering
-from spotcheck.scheduler.eligibility import Stratum, check_tiers
+from spotcheck.scheduler.eligibility import Cooldown, Stratum, check_tiers
 from spotcheck.scheduler.hashes import DRAW
 from spotcheck.scheduler.plan import Draws
 from spotcheck.store.snapshot import registry_in
@@ -31,8 +31,9 @@ from spotcheck.store.transactions import reading
 
 # One task's population: in scope, of a tier with a round this quarter. An enterprise is
 # cooled when the tier has a cooldown and the history shows an inspection on or after the
-# tier's threshold (of any task, or of this task, per cooldown_scope). Only eligible
-# enterprises are hashed; the rows come out grouped by stratum, each in draw order.
+# tier's threshold (of any task, or of this task, per cooldown_scope): the cooldown rule of
+# scheduler.eligibility.Cooldown, which gives the thresholds and which task counts. Only
+# eligible enterprises are hashed; the rows come out grouped by stratum, each in draw order.
 _TASK_QUERY = text(f"""
 WITH rounds(tier, threshold) AS (
   SELECT * FROM unnest(CAST(:tiers AS text[]), CAST(:thresholds AS date[]))),
@@ -66,11 +67,11 @@ ORDER BY tier COLLATE "C", jurisdiction COLLATE "C", cooled,
 def _task_rows(conn: Connection, policy: Policy, quarter: Quarter, seed_hash: str,
                task: TaskPolicy, rounds: Sequence[str]) -> list[Any]:
     """Return the task's population rows (tier, jurisdiction, id, cooled, ticket) in order."""
-    thresholds = [quarter.months_before_start(policy.tiers[t].cooldown_months)
-                  if policy.tiers[t].cooldown_months > 0 else None for t in rounds]
+    cooldowns = [Cooldown.of(policy, task.code, t, quarter) for t in rounds]
     return list(conn.execute(_TASK_QUERY, {
-        "tiers": list(rounds), "thresholds": thresholds,
-        "any_task": policy.cooldown_scope == "any", "task": task.code,
+        "tiers": list(rounds), "thresholds": [c.since for c in cooldowns],
+        # which task's inspections count depends on the task alone, not on the tier
+        "any_task": cooldowns[0].task is None, "task": task.code,
         "jurisdictions": list(task.jurisdictions), "industries": list(task.industries),
         "seed_hash": seed_hash, "quarter": str(quarter)}).all())
 

@@ -1,0 +1,100 @@
+"""Commands that make plans: plan (against the database) and demo (a synthetic city)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spotcheck.cli.context import emit, json_option, progress, quiet, say, workspace
+from spotcheck.cli.summary import shortfall_summary, strata_summary, utilisation_summary
+from spotcheck.models.registry import Registry
+from spotcheck.scheduler.plan import Plan
+from spotcheck.service import bundles
+from spotcheck.service.results import PlanResult
+
+
+def plan_summary(plan: Plan, registry: Registry) -> list[str]:
+    """Return the planner's summary of a plan: strata, shortfalls, officer utilisation."""
+    lines = ["", f"plan for {plan.quarter} — strata by task and tier (分层抽取)",
+             *("  " + line for line in strata_summary(plan))]
+    shortfalls = shortfall_summary(plan)
+    if shortfalls:
+        lines += ["", "strata drawn below target", *("  " + line for line in shortfalls)]
+    return [*lines, "", "inspector utilisation (执法人员) by department and jurisdiction",
+            *("  " + line for line in utilisation_summary(plan, registry))]
+
+
+def _plan_lines(result: PlanResult, brief: bool) -> list[str]:
+    lines = [] if brief else [*plan_summary(result.plan, result.registry), "",
+                              f"plan {result.plan_id} stored; audit bundle written to "
+                              f"{result.out}"]
+    if result.superseded and not brief:
+        lines.append(f"plan {result.superseded} is now marked superseded")
+    if result.freeze is not None and not brief:
+        lines.append(f"freeze: {result.freeze.label()}, fingerprint "
+                     f"{result.freeze.payload.get('fingerprint')}")
+    if result.seed_event is not None and not brief:
+        lines.append(f"seed: {result.seed} ({result.seed_event.payload.get('method')}, "
+                     f"{result.seed_event.label()})")
+    if result.warning:
+        lines.append(f"WARNING: {result.warning}")
+    if result.signer is not None and not brief:
+        lines.append(f"signed: manifest.sig (key {result.signer[:16]}…)")
+    how = "" if result.out.suffix.lower() == ".zip" else \
+        " (of its deterministic .zip: `spotcheck bundle zip`)"
+    return [*lines, f"bundle SHA-256{how} — publish this fingerprint: {result.fingerprint}"]
+
+
+@click.command()
+@click.option("--quarter", required=True, help="Quarter to plan, e.g. 2026Q4.")
+@click.option("--seed", default=None,
+              help="The public seed (no ':' or surrounding spaces). Default: the seed the "
+                   "quarter's ceremony drew (`spotcheck seed`); another seed is refused.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy TOML (default: the shipped spotcheck/config/policy.toml).")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder (or .zip) for the audit bundle; must not exist yet.")
+@click.option("--replace", is_flag=True,
+              help="Supersede an existing plan for the same quarter and tasks.")
+@click.option("--key", "key_path", envvar="SPOTCHECK_KEY",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Ed25519 private key (PEM) that signs manifest.json (env SPOTCHECK_KEY; "
+                   "make one with `spotcheck keys init`).")
+@click.option("--engine", "draw_engine", type=click.Choice(["python", "sql"]),
+              default="python", show_default=True,
+              help="Where eligibility, tickets and draw order are computed: here, or by the "
+                   "PostgreSQL server that holds the registry (same plan, byte for byte).")
+@json_option
+@click.pass_context
+def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path | None,
+         out: Path, replace: bool, key_path: Path | None, draw_engine: str) -> None:
+    """Draw the quarter's enterprises and teams; store the plan and write its audit bundle.
+
+    With a freeze (`spotcheck freeze`), the registry and policy must be the frozen ones and
+    the seed is the ceremony's; the bundle carries the event log that shows it.
+    """
+    result = workspace(ctx).plan(quarter, out, seed=seed, policy=policy_path,
+                                 replace=replace, key=key_path, engine=draw_engine,
+                                 progress=progress(ctx, "plan"))
+    emit(ctx, result, _plan_lines(result, brief=bool(ctx.obj["quiet"])))
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("spotcheck-demo"),
+              show_default=True, help="Folder for the demo's audit bundle (replaced if a bundle).")
+@click.option("--enterprises", type=click.IntRange(1_000, 5_000_000), default=200_000,
+              show_default=True, help="Size of the synthetic city.")
+@json_option
+@click.pass_context
+def demo(ctx: click.Context, out: Path, enterprises: int) -> None:
+    """Plan a quarter for a synthetic city, write its bundle and verify it; no set-up needed."""
+    say(ctx, f"planning a synthetic city of {enterprises:,} enterprises with the shipped "
+             "policy, then verifying its bundle from the files alone ...")
+    result = bundles.demo(out, enterprises, progress=progress(ctx, "demo"))
+    summary = [] if quiet(ctx) else [*plan_summary(result.plan, result.registry), "",
+                                     f"audit bundle written to {result.out}"]
+    emit(ctx, result, [*summary, *result.verification.lines()], ok=result.verification.ok)
+
+
+COMMANDS = (plan, demo)

@@ -1,0 +1,174 @@
+"""Planning against the database: snapshot, freeze check, ceremony seed, plan, stored bundle.
+
+`plan_and_store` is the whole of `spotcheck plan`. The order matters and is the point of
+keeping it in one place:
+
+1. one read transaction loads the registry, checks it against the freeze, picks the
+   ceremony's seed, and (with the SQL engine) draws in PostgreSQL from that same snapshot;
+2. the pure pipeline plans;
+3. the bundle is written inside the storing transaction, but only staged in a hidden folder
+   beside `out`, and moved there once the plan is committed: a process killed before the
+   commit (kill -9, power cut) leaves no bundle that verifies for a plan never stored.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from spotcheck.audit.ceremony import PlanSeed
+from spotcheck.audit.signing import Signer
+from spotcheck.errors import SpotcheckError
+from spotcheck.formats.bundle import (
+    OUTPUT_FILES,
+    Provenance,
+    build_bundle,
+    bundle_files,
+    bundle_fingerprint,
+    digest,
+    input_files,
+    plan_identifier,
+    write_bundle,
+)
+from spotcheck.models.events import Event
+from spotcheck.models.policy import Policy
+from spotcheck.models.registry import Registry
+from spotcheck.scheduler.hashes import seed_hash
+from spotcheck.scheduler.plan import Draws, Plan, plan_quarter
+from spotcheck.service.progress import Progress
+from spotcheck.service.results import PlanResult
+from spotcheck.store.ceremony import quarter_state
+from spotcheck.store.plans import PlanEvidence, store_plan
+from spotcheck.store.snapshot import registry_in, require_registry
+from spotcheck.store.transactions import reading
+
+
+def created_at_now() -> str:
+    """Return the bundle timestamp: SOURCE_DATE_EPOCH when set (reproducible), else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """Everything `plan_and_store` needs, parsed and checked by the caller."""
+
+    quarter: str
+    out: Path
+    seed: str | None
+    policy: Policy
+    policy_bytes: bytes
+    replace: bool = False
+    signer: Signer | None = None
+    sql_draw: bool = False
+    created_at: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    registry: Registry
+    inputs: dict[str, bytes]
+    digests: dict[str, str]
+    chosen: PlanSeed
+    draws: Draws | None
+
+
+def _refuse_existing(out: Path) -> None:
+    if out.exists() and (out.is_file() or any(out.iterdir())):
+        raise SpotcheckError(f"{out}: already exists and is not empty; choose another --out")
+
+
+def _snapshot(engine: Engine, request: PlanRequest, progress: Progress) -> _Snapshot:
+    """Read the registry, check the freeze and pick the seed in one read transaction."""
+    progress.stage("load registry")
+    with reading(engine) as conn:
+        registry = registry_in(conn)
+        require_registry(registry)
+        inputs = input_files(registry, request.policy_bytes)
+        digests = {file: digest(data) for file, data in inputs.items()}
+        chosen = quarter_state(engine, request.quarter).seed_for_plan(request.seed, digests)
+        draws = None
+        if request.sql_draw:
+            from spotcheck.store.sql_draw import draws_in
+
+            progress.stage("SQL draw")
+            draws = draws_in(conn, registry, request.policy, request.quarter,
+                             seed_hash(chosen.seed))
+    return _Snapshot(registry, inputs, digests, chosen, draws)
+
+
+def plan_and_store(engine: Engine, request: PlanRequest, progress: Progress) -> PlanResult:
+    """Plan the quarter from the stored registry, store the plan, write its bundle."""
+    _refuse_existing(request.out)
+    if request.sql_draw and engine.dialect.name != "postgresql":
+        raise SpotcheckError(f"--engine sql needs a PostgreSQL database (--db is "
+                             f"{engine.dialect.name}); use --engine python")
+    snap = _snapshot(engine, request, progress)
+    plan = plan_quarter(snap.registry, request.policy, request.quarter, snap.chosen.seed,
+                        on_stage=progress.stage, draws=snap.draws)
+    progress.stage("bundle")
+    files = bundle_files(plan, snap.registry, request.policy_bytes, snap.inputs)
+    plan_id = plan_identifier(plan.quarter, plan.seed_hash, snap.digests)
+    evidence = PlanEvidence(
+        inputs=snap.digests, outputs={file: digest(files[file]) for file in OUTPUT_FILES},
+        freeze=snap.chosen.freeze.seq if snap.chosen.freeze else None,
+        seed_event=snap.chosen.seed_event.seq if snap.chosen.seed_event else None)
+    progress.stage("store and write")
+    superseded = _store_and_write(engine, request, snap, plan, plan_id, files, evidence)
+    progress.finish()
+    return PlanResult(
+        plan_id=plan_id, quarter=plan.quarter, seed=plan.seed, seed_hash=plan.seed_hash,
+        out=request.out, fingerprint=bundle_fingerprint(request.out),
+        counts={"strata": len(plan.strata), "draws": len(plan.draws),
+                "skipped": len(plan.skipped), "assignments": len(plan.assignments)},
+        superseded=superseded, freeze=snap.chosen.freeze, seed_event=snap.chosen.seed_event,
+        warning=snap.chosen.warning,
+        signer=request.signer.fingerprint if request.signer else None,
+        plan=plan, registry=snap.registry)
+
+
+def _store_and_write(engine: Engine, request: PlanRequest, snap: _Snapshot, plan: Plan,
+                     plan_id: str, files: dict[str, bytes],
+                     evidence: PlanEvidence) -> str | None:
+    """Store the plan; its bundle is staged inside the transaction and moved to `out` after."""
+    out = request.out
+    created_at = request.created_at or created_at_now()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staged = staging / out.name
+
+    def publish(chain: list[Event]) -> str:
+        provenance = Provenance(tuple(chain), snap.chosen.freeze, snap.chosen.seed_event)
+        bundle = build_bundle(plan, snap.registry, request.policy_bytes,
+                              created_at=created_at, files=files, signer=request.signer,
+                              provenance=provenance)
+        write_bundle(bundle, staged)
+        return bundle.files["manifest.json"].decode()
+
+    try:
+        superseded = store_plan(engine, plan, plan_id, publish, replace=request.replace,
+                                evidence=evidence, actor=request.actor)
+        _move(staged, out, plan_id)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return superseded
+
+
+def _move(staged: Path, out: Path, plan_id: str) -> None:
+    try:
+        if out.is_dir():
+            out.rmdir()  # the empty folder --out named (a non-empty one was refused)
+        os.replace(staged, out)
+    except OSError as exc:
+        raise SpotcheckError(
+            f"plan {plan_id} is stored, but its bundle could not be moved to {out} "
+            f"({exc}); run the same command with another --out to write it") from exc
+
