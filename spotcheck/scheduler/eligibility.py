@@ -126,7 +126,7 @@ class Cooldown:
         """Return the rule for `task` and `tier` in `quarter` under the policy."""
         months = policy.tiers[tier].cooldown_months
         return cls(months, quarter.months_before_start(months) if months > 0 else None,
-                   task if policy.cooldown_scope == "any" else None)
+                   task if policy.cooldown_scope == "task" else None)
 
     def excludes(self, rows: np.ndarray, inspected: LatestInspections) -> np.ndarray:
         """Return, per enterprise row, whether it was inspected within the cooldown: a counted
