@@ -9,6 +9,7 @@ import click
 from spotcheck.cli.context import emit, json_option, progress, wants_json, workspace
 from spotcheck.models.events import events_jsonl
 from spotcheck.service import bundles
+from spotcheck.service.publishing import verify_public
 
 
 @click.command()
@@ -20,14 +21,23 @@ from spotcheck.service import bundles
               help="The bureau's Ed25519 public key (PEM): manifest.sig must verify with it.")
 @click.option("--sha256", "published", metavar="HEX",
               help="The bundle's published SHA-256: the bundle must have exactly this one.")
+@click.option("--public", "public_dir", type=click.Path(exists=True, file_okay=False,
+                                                        path_type=Path),
+              help="Also check a folder of public files (`spotcheck publish plan`) against "
+                   "the bundle: every drawn enterprise listed once, nothing added or withheld.")
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, bundle: Path, strict: bool, pubkey: Path | None,
-           published: str | None) -> None:
+           published: str | None, public_dir: Path | None) -> None:
     """Reproduce a plan from its audit bundle alone; exit 0 only if everything matches."""
     report = bundles.verify(bundle, strict=strict, pubkey=pubkey, sha256=published,
                             progress=progress(ctx, "verify"))
-    emit(ctx, report, report.lines(), ok=report.ok)
+    if public_dir is None:
+        emit(ctx, report, report.lines(), ok=report.ok)
+        return
+    public = verify_public(bundle, public_dir)
+    emit(ctx, {"ok": report.ok and public.ok, "bundle": report, "public": public},
+         [*report.lines(), *public.lines()], ok=report.ok and public.ok)
 
 
 @click.command()

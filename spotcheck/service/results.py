@@ -33,8 +33,12 @@ def json_value(value: Any) -> Any:
                 "mismatches": list(value.mismatches), "warnings": list(value.warnings),
                 "notes": list(value.notes)}
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: json_value(getattr(value, f.name)) for f in fields(value)
+        data = {f.name: json_value(getattr(value, f.name)) for f in fields(value)
                 if f.metadata.get("json", True)}
+        if isinstance(getattr(type(value), "ok", None), property):
+            verdict: Any = value  # a verdict (report) says whether it is ok first
+            data = {"ok": bool(verdict.ok), **data}
+        return data
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, dict):
