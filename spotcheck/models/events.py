@@ -20,7 +20,8 @@ from typing import Any
 from spotcheck.errors import SpotcheckError
 
 GENESIS = "0" * 64
-KINDS = ("import", "policy", "freeze", "commit", "close", "reveal", "seed", "plan")
+KINDS = ("import", "policy", "freeze", "commit", "close", "reveal", "seed", "plan", "results",
+         "substitute", "publish")
 _AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -214,4 +215,13 @@ def describe(event: Event) -> str:
         more = f", supersedes {p['supersedes']}" if p.get("supersedes") else ""
         frozen = f"freeze #{p['freeze']}" if p.get("freeze") else "no freeze"
         return f"{quarter} plan {p.get('plan_id')} ({frozen}{more})"
+    if event.kind == "results":
+        source = p.get("source") or {}
+        return (f"{quarter} results from {source.get('file')}: {p.get('rows')} row(s), "
+                f"{p.get('corrections', 0)} correction(s)")
+    if event.kind == "substitute":
+        return (f"{quarter} {p.get('enterprise_id')} {p.get('department')}: "
+                f"{p.get('replaced')} → {p.get('substitute')} ({p.get('reason')})")
+    if event.kind == "publish":
+        return f"{quarter} results published on {p.get('published_on')}: {p.get('rows')} row(s)"
     return canonical_json(p)[:80]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import tomllib
 from fractions import Fraction
 from importlib import resources
@@ -66,6 +67,8 @@ class TaskPolicy(BaseModel):
     jurisdictions: tuple[str, ...] = ()
     industries: tuple[str, ...] = ()
     qualification: str = ""
+    authority: str = Field(default="", max_length=128)  # 抽查机关 of this task (optional)
+    check_type: Literal["", "定向", "不定向"] = ""  # 抽查类型; "" = from the task's scope
 
     @field_validator("code")
     @classmethod
@@ -101,6 +104,33 @@ class TaskPolicy(BaseModel):
         )
 
 
+class ResultCode(BaseModel):
+    """One inspection result code (检查结果) of the policy's `[results]` table (DESIGN §10)."""
+
+    model_config = _STRICT
+
+    label: str = Field(min_length=1, max_length=64)
+    finding: bool  # whether the result is a finding (问题), for the outcome statistics
+    exclusive: bool = False  # may not be combined with another code (e.g. 1 未发现问题)
+
+
+# The default list follows a deployed provincial system (no national list is published).
+DEFAULT_RESULT_CODES: dict[str, ResultCode] = {
+    code: ResultCode(label=label, finding=finding, exclusive=code == "1")
+    for code, label, finding in (
+        ("1", "未发现问题", False), ("A", "发现问题待后续处理", True),
+        ("B", "未按规定公示应当公示的信息", True), ("C", "公示信息隐瞒真实情况弄虚作假", True),
+        ("6", "通过登记的住所（经营场所）无法联系", True), ("E", "发现问题经责令已改正", True),
+        ("F", "未发现开展本次抽查涉及的经营活动", False), ("7", "已关闭停业或正在组织清算", False),
+        ("8", "不配合检查情节严重", True), ("9", "注销", False))}
+RESULT_CODE = re.compile(r"[0-9A-Za-z]{1,8}")
+
+# Keys added to schema 1 after its first release: left out of the manifest while unset, so
+# a policy without them is recorded (and verified) exactly as before they existed.
+OPTIONAL_POLICY_KEYS = ("authority", "results", "publish_within_working_days")
+OPTIONAL_TASK_KEYS = ("authority", "check_type")
+
+
 class Policy(BaseModel):
     """A validated policy: team size, cooldown scope, tiers and tasks."""
 
@@ -112,6 +142,19 @@ class Policy(BaseModel):
     cooldown_scope: Literal["any", "task"] = "any"
     tiers: dict[str, TierPolicy]
     tasks: tuple[TaskPolicy, ...]
+    authority: str = Field(default="", max_length=128)  # 抽查机关 (DESIGN §10)
+    results: dict[str, ResultCode] = Field(default_factory=lambda: dict(DEFAULT_RESULT_CODES))
+    publish_within_working_days: int = Field(default=20, ge=1, le=120)
+
+    @field_validator("results")
+    @classmethod
+    def _result_codes(cls, value: dict[str, ResultCode]) -> dict[str, ResultCode]:
+        bad = sorted(code for code in value if not RESULT_CODE.fullmatch(code))
+        if bad:
+            raise ValueError(f"result codes are 1-8 letters or digits, got {bad}")
+        if not value:
+            raise ValueError("at least one result code is required")
+        return dict(sorted(value.items()))
 
     def tier_order(self) -> list[str]:
         """Return the tier names sorted by priority, highest first."""
@@ -122,8 +165,16 @@ class Policy(BaseModel):
         return next(t for t in self.tasks if t.code == code)
 
     def as_manifest(self) -> dict[str, Any]:
-        """Return the parsed policy as plain JSON-ready data with sorted keys."""
-        return self.model_dump(mode="json", by_alias=True)
+        """Return the parsed policy as plain JSON-ready data (optional keys only when set)."""
+        data: dict[str, Any] = self.model_dump(mode="json", by_alias=True)
+        for key in OPTIONAL_POLICY_KEYS:
+            if key not in self.model_fields_set:
+                del data[key]
+        for task, dumped in zip(self.tasks, data["tasks"], strict=True):
+            for key in OPTIONAL_TASK_KEYS:
+                if key not in task.model_fields_set:
+                    del dumped[key]
+        return data
 
 
 def _location(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:

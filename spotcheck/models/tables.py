@@ -190,3 +190,56 @@ class EventRow(SQLModel, table=True):
     payload_digest: str = Field(max_length=64)
     prev: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+# --- 一公开: results, substitutes, publications (DESIGN §10) -----------------------------
+
+
+class ResultRow(SQLModel, table=True):
+    """One inspection result (检查结果) of a drawn (task, enterprise), as imported.
+
+    A correction is a new version, never an overwrite: the highest `version` of a pair is
+    its result, and the versions before stay for audit. `event_seq` is the "results" event
+    of the import that stored it.
+    """
+
+    __tablename__ = "inspection_result"
+    __table_args__ = (Index("ix_inspection_result_plan_task", "plan_id", "task"),)
+
+    plan_id: str = Field(primary_key=True, foreign_key="plan.plan_id", max_length=128)
+    task: str = Field(primary_key=True, max_length=32)
+    enterprise_id: str = Field(primary_key=True, max_length=18)
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    completed_on: date
+    result: str = Field(max_length=128)  # ';'-joined result codes, sorted
+    remarks: str = Field(default="", sa_type=Text)
+    inspectors: str = ""  # ';'-joined inspector ids, sorted ("" when the file named none)
+    event_seq: int
+
+
+class SubstituteRow(SQLModel, table=True):
+    """An officer replaced on a visit's team after the plan (illness, a new 回避)."""
+
+    __tablename__ = "substitute"
+
+    plan_id: str = Field(primary_key=True, foreign_key="plan.plan_id", max_length=128)
+    enterprise_id: str = Field(primary_key=True, max_length=18)
+    department: str = Field(primary_key=True, max_length=64)
+    replaced: str = Field(primary_key=True, max_length=32)
+    substitute: str = Field(max_length=32)
+    cost: int = Field(sa_type=BigInteger)
+    reason: str = Field(sa_type=Text)
+    event_seq: int
+
+
+class PublicationRow(SQLModel, table=True):
+    """One result version published (抽查结果公示) on a date, by one publication event."""
+
+    __tablename__ = "publication"
+
+    plan_id: str = Field(primary_key=True, foreign_key="plan.plan_id", max_length=128)
+    task: str = Field(primary_key=True, max_length=32)
+    enterprise_id: str = Field(primary_key=True, max_length=18)
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    published_on: date
+    event_seq: int
