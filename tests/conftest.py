@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ def postgres_server() -> str:
     pytest.skip("set SPOTCHECK_TEST_PG=postgresql://… to run the PostgreSQL tests")
 
 
-def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
+def _fresh_postgres_database(admin_url: str) -> Generator[str, None, None]:
     name = f"spotcheck_test_{uuid.uuid4().hex[:12]}"
     base = get_engine(admin_url)
     admin = base.execution_options(isolation_level="AUTOCOMMIT")

@@ -84,40 +84,39 @@ print(json.dumps({
 }))
 '''
 
-# What a copy of the checkout leaves out: version control, caches, builds, local runs.
-NOT_SOURCE = shutil.ignore_patterns(".git", ".ci-venv", "build", "dist", "*.egg-info",
-                                    "__pycache__", ".hypothesis", ".pytest_cache",
-                                    ".mypy_cache", ".ruff_cache", "*.so", "*.db", "out",
-                                    "bench-out", "spotcheck-demo")
+# What a copy of the checkout leaves out: hidden folders (version control, caches, the CI
+# venv), builds and the output of local runs.
+NOT_SOURCE = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__", "*.so",
+                                    "*.db", "out", "bench-out", "spotcheck-demo")
 
 
 def test_platform_keeps_its_own_generic_modules(tmp_path: Path) -> None:
     """Beside a platform's own config/models/scheduler, spotcheck plans, bundles and verifies."""
-    platform = tmp_path / "platform"
+    home = (tmp_path / "platform").resolve()
     for name, text in PLATFORM_MODULES.items():
-        (platform / name).parent.mkdir(parents=True, exist_ok=True)
-        (platform / name).write_text(text, encoding="utf-8")
-    (platform / "run.py").write_text(PLATFORM_SCRIPT, encoding="utf-8")
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(text, encoding="utf-8")
+    (home / "run.py").write_text(PLATFORM_SCRIPT, encoding="utf-8")
 
-    done = subprocess.run([sys.executable, "-W", "error", "run.py"], cwd=platform,
+    done = subprocess.run([sys.executable, "-W", "error", "run.py"], cwd=home,
                           capture_output=True, text=True, encoding="utf-8", timeout=120,
                           env={**os.environ, "PYTHONUTF8": "1"}, check=False)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
 
-    assert Path(found["path0"]) == Path(found["cwd"]) == platform
+    assert Path(found["path0"]) == Path(found["cwd"]) == home
     assert Path(found["spotcheck"]).parent == ROOT / "spotcheck"
     assert found["modules"] > 30
     assert found["generic_before"] == []
-    assert found["config"] == ["config", "postgresql://platform/db", str(platform / "config.py")]
-    assert found["models"] == ["models", "Case", str(platform / "models" / "__init__.py")]
-    assert found["scheduler"] == [[], str(platform / "scheduler.py")]
+    assert found["config"] == ["config", "postgresql://platform/db", str(home / "config.py")]
+    assert found["models"] == ["models", "Case", str(home / "models" / "__init__.py")]
+    assert found["scheduler"] == [[], str(home / "scheduler.py")]
     assert found["same_after"] == [True, True, True]
     assert found["tasks"] == ["GS-QY", "SP-JY", "TZ-SB"] and found["policy"]
     assert found["drawn"] > 0 and found["assigned"] > 0
     assert found["verified"] is True
     assert found["hypothesis"] is False
-    assert (platform / "plan-2026Q4" / "manifest.json").is_file()
+    assert (home / "plan-2026Q4" / "manifest.json").is_file()
 
 
 def test_wheel_installs_only_spotcheck(tmp_path: Path) -> None:
@@ -131,7 +130,8 @@ def test_wheel_installs_only_spotcheck(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stdout + built.stderr
     [wheel] = (tmp_path / "dist").glob("spotcheck-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
 
     top = {name.split("/", 1)[0] for name in names}
     dist_info = {name for name in top if re.fullmatch(r"spotcheck-[^/]+\.dist-info", name)}
