@@ -38,6 +38,7 @@ from spotcheck.models.identifiers import (
     uscc_problem,
     uscc_valid_mask,
 )
+from spotcheck.models.policy import RESULT_CODE
 from spotcheck.models.registry import (
     CHUNK_ROWS,
     ENTERPRISE_DTYPES,
@@ -50,6 +51,7 @@ from spotcheck.models.registry import (
     repeats,
     text_column,
 )
+from spotcheck.models.results import ResultRecord
 
 KINDS = ("enterprises", "inspectors", "conflicts", "history")
 RegistryData = EnterpriseColumns | list[Inspector] | list[Conflict] | list[HistoryRecord]
@@ -134,6 +136,29 @@ def _qualifications(text: str) -> tuple[str, ...]:
     return tuple(item for item in items if item)
 
 
+def _result_codes(text: str) -> tuple[str, ...]:
+    """Return the result codes (检查结果) of one cell, sorted and distinct."""
+    codes = [item.strip() for item in _QUALIFICATION_SEPARATORS.split(text)]
+    bad = [c for c in codes if c and not RESULT_CODE.fullmatch(c)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a result code (1-8 letters or digits; separate "
+                         "codes with ; 、 or ,)")
+    found = tuple(sorted({c for c in codes if c}))
+    if not found:
+        raise ValueError("no result code; write one such as 1 (未发现问题) or A")
+    return found
+
+
+def _inspector_list(text: str) -> tuple[str, ...]:
+    """Return the inspectors (实际检查人员) of one cell: certificate numbers, sorted, distinct."""
+    items = [item.strip() for item in _QUALIFICATION_SEPARATORS.split(text)]
+    bad = [i for i in items if i and not INSPECTOR_ID.fullmatch(i)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a certificate number (执法证号: 1-32 letters, "
+                         "digits or '-'); separate them with ; 、 or ,")
+    return tuple(sorted({i for i in items if i}))
+
+
 def _tier_parser(tiers: Collection[str] | None) -> Callable[[str], str]:
     """Return a parser accepting the policy's tiers, or any tier name when none are given."""
     if tiers is None:
@@ -191,6 +216,15 @@ _COLUMNS: dict[str, tuple[_Column, ...]] = {
         _INSPECTOR_ID,
         _ENTERPRISE_ID,
         _Column("reason", ("回避原因",), str, required=False),
+    ),
+    "results": (
+        _ENTERPRISE_ID,
+        _Column("task", ("抽查任务编号", "抽查任务"), _matching(
+            TASK_CODE, "a task code (抽查任务编号) is 1-32 of A-Z a-z 0-9 _ . -")),
+        _Column("completed_on", ("检查完成日期",), _date),
+        _Column("result", ("检查结果",), _result_codes),
+        _Column("remarks", ("备注",), _longest(2000, "the remarks (备注)"), required=False),
+        _Column("inspectors", ("实际检查人员",), _inspector_list, required=False),
     ),
     "history": (
         _ENTERPRISE_ID,
@@ -669,3 +703,28 @@ def read_registry_file(kind: str, path: str | Path, **options: Any) -> RegistryD
         raise InvalidInputError(f"unknown registry file kind {kind!r}; "
                                 f"expected one of {', '.join(KINDS)}")
     return readers[kind](path, **options)
+
+
+def read_results(path: str | Path) -> list[ResultRecord]:
+    """Return the inspection results of a file in file order; raise listing every bad row.
+
+    The result codes are checked against the plan's code list when the results are stored
+    (`store.results`), where the plan of each row is known.
+    """
+    with _open_table(path, "results") as table:
+        present = [(c, table.index[c.name]) for c in _COLUMNS["results"]
+                   if c.name in table.index]
+        results: list[ResultRecord] = []
+        for row, cells in table.rows():
+            values: dict[str, Any] = {}
+            for column, at in present:
+                reason = _reason(column, cells[at])
+                if reason is not None:
+                    table.add(row, column.name, cells[at], reason)
+                elif cells[at]:
+                    values[column.name] = column.parse(cells[at])
+            if all(c.name in values for c, _ in present if c.required):
+                values["codes"] = values.pop("result")
+                results.append(ResultRecord(row=row, **values))
+        table.check()
+    return results

@@ -149,8 +149,9 @@ def publish_results(engine: Engine, quarter: str, out: Path, today: date,
         results = current_results(conn, sorted(plans))
         due = [r for r in results if r.published_on is None]
         ids = sorted({r.enterprise_id for r in due})
-        names = dict(conn.execute(select(ENTERPRISE.c.enterprise_id, ENTERPRISE.c.name)
-                                  .where(ENTERPRISE.c.enterprise_id.in_(ids))).tuples())
+        names = {str(i): str(n) for i, n in conn.execute(
+            select(ENTERPRISE.c.enterprise_id, ENTERPRISE.c.name)
+            .where(ENTERPRISE.c.enterprise_id.in_(ids)))}
     if not due:
         raise SpotcheckError(f"{name}: no result is waiting to be published")
     rows = [_published_row(r, plans[r.plan_id].policy, names) for r in due]

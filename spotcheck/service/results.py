@@ -81,6 +81,17 @@ class ImportResult(JsonResult):
 
 
 @dataclass(frozen=True)
+class ResultsImported(JsonResult):
+    """`results import FILE`: the inspection results stored, and the event recording them."""
+
+    file: Path
+    sha256: str
+    rows: int
+    corrections: int  # rows that correct a result stored before (a new version)
+    event: int
+
+
+@dataclass(frozen=True)
 class FreezeResult(JsonResult):
     """`freeze`: the digests of the frozen registry and policy and the fingerprint to announce."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,17 @@ from spotcheck.formats.registry_files import (
     read_enterprises,
     read_history,
     read_inspectors,
+    read_results,
 )
+from spotcheck.models.calendar import WorkCalendar
 from spotcheck.models.policy import load_policy
 from spotcheck.models.quarter import Quarter
+from spotcheck.service.outcomes import (
+    PublishedResults,
+    ResultsStatus,
+    publish_results,
+    results_status,
+)
 from spotcheck.service.planning import PlanRequest, plan_and_store
 from spotcheck.service.progress import Progress
 from spotcheck.service.results import (
@@ -38,6 +47,7 @@ from spotcheck.service.results import (
     LogCheck,
     LoggedEvent,
     PlanResult,
+    ResultsImported,
     SeedStep,
 )
 from spotcheck.store import ceremony, eventlog
@@ -49,7 +59,9 @@ from spotcheck.store.imports import (
     import_history,
     import_inspectors,
 )
+from spotcheck.store.results import import_results
 from spotcheck.store.snapshot import known_ids
+from spotcheck.store.substitutes import Substitution, substitute
 
 KINDS = ("enterprises", "inspectors", "conflicts", "history")
 PathLike = str | Path
@@ -201,6 +213,51 @@ class Workspace:
             signer=load_signer(key) if key else None, sql_draw=engine == "sql",
             created_at=created_at, actor=self.actor)
         return plan_and_store(self.engine, request, progress or Progress())
+
+    # --- after the draw: results, substitutes, deadlines, publication (一公开) ----------------
+
+    def results_import(self, file: PathLike, *, quarter: str | None = None,
+                       today: date | None = None,
+                       progress: Progress | None = None) -> ResultsImported:
+        """Import inspection results (CSV in UTF-8/GB18030, or XLSX; Chinese or English headers).
+
+        Refused whole, every bad row named, when a row names a pair no active plan drew (or
+        only a superseded one), an unknown result code, `1` with another code, a date before
+        the quarter or after `today`, an inspector neither on the team nor a recorded
+        substitute, or a pair twice. `quarter` settles a task code used in several quarters.
+        """
+        path, progress = Path(file), progress or Progress()
+        if not path.is_file():
+            raise SpotcheckError(f"{path}: no such file")
+        source = {"file": path.name, "sha256": file_sha256(path, progress)}
+        progress.stage("read and validate")
+        records = read_results(path)
+        progress.stage("store")
+        stored = import_results(self.engine, records, file=str(path),
+                                today=today or date.today(),
+                                quarter=str(Quarter.parse(quarter)) if quarter else None,
+                                actor=self.actor, source=source)
+        progress.finish()
+        return ResultsImported(path, source["sha256"], stored["rows"], stored["corrections"],
+                               stored["event"])
+
+    def results_status(self, quarter: str, *, calendar: PathLike | None = None,
+                       today: date | None = None) -> ResultsStatus:
+        """Return per task: drawn, results, published, due dates; `.ok` False when overdue."""
+        return results_status(self.engine, quarter, WorkCalendar.from_file(calendar),
+                              today or date.today())
+
+    def publish_results(self, quarter: str, out: PathLike, *,
+                        today: date | None = None) -> PublishedResults:
+        """Write the quarter's unpublished results (CSV with BOM, XLSX) and record the date."""
+        return publish_results(self.engine, quarter, Path(out), today or date.today(),
+                               self.actor)
+
+    def substitute(self, quarter: str, enterprise_id: str, department: str, replaced: str,
+                   reason: str) -> Substitution:
+        """Replace an officer of a visit's team by the lowest-cost lawful officer; log it."""
+        return substitute(self.engine, quarter, enterprise_id, department, replaced, reason,
+                          self.actor)
 
     # --- the event log ---------------------------------------------------------------------
 
