@@ -11,6 +11,11 @@ from spotcheck.models.events import events_jsonl
 from spotcheck.service import bundles
 from spotcheck.service.publishing import verify_public
 
+EVENTS = click.option(
+    "--events", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The event log (`spotcheck log --jsonl > events.jsonl`): substitutes recorded since "
+         "the plan are checked and shown too.")
+
 
 @click.command()
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
@@ -25,13 +30,14 @@ from spotcheck.service.publishing import verify_public
                                                         path_type=Path),
               help="Also check a folder of public files (`spotcheck publish plan`) against "
                    "the bundle: every drawn enterprise listed once, nothing added or withheld.")
+@EVENTS
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, bundle: Path, strict: bool, pubkey: Path | None,
-           published: str | None, public_dir: Path | None) -> None:
+           published: str | None, public_dir: Path | None, events: Path | None) -> None:
     """Reproduce a plan from its audit bundle alone; exit 0 only if everything matches."""
     report = bundles.verify(bundle, strict=strict, pubkey=pubkey, sha256=published,
-                            progress=progress(ctx, "verify"))
+                            events=events, progress=progress(ctx, "verify"))
     if public_dir is None:
         emit(ctx, report, report.lines(), ok=report.ok)
         return
@@ -45,14 +51,16 @@ def verify(ctx: click.Context, bundle: Path, strict: bool, pubkey: Path | None,
 @click.argument("enterprise_id", required=False)
 @click.option("--inspector", "inspector_id", metavar="ID",
               help="Explain one officer's visits and utilisation instead.")
+@EVENTS
 @json_option
 @click.pass_context
 def explain(ctx: click.Context, bundle: Path, enterprise_id: str | None,
-            inspector_id: str | None) -> None:
+            inspector_id: str | None, events: Path | None) -> None:
     """Say why an enterprise was or was not drawn, and why its team is who it is."""
     if (enterprise_id is None) == (inspector_id is None):
         raise click.UsageError("give either ENTERPRISE_ID or --inspector ID")
-    result = bundles.explain(bundle, enterprise_id=enterprise_id, inspector_id=inspector_id)
+    result = bundles.explain(bundle, enterprise_id=enterprise_id, inspector_id=inspector_id,
+                             events=events)
     emit(ctx, result, result.lines)
 
 

@@ -7,10 +7,18 @@ from pathlib import Path
 
 from spotcheck.audit.explain import explain_enterprise, explain_inspector
 from spotcheck.audit.signing import generate_keys, key_fingerprint, load_public_key
+from spotcheck.audit.substitutions import check_substitutions, plan_substitutions
 from spotcheck.audit.verify import VerificationReport, verify_bundle
 from spotcheck.demo import DEMO_QUARTER, DEMO_SEED, synthetic_city
-from spotcheck.errors import SpotcheckError
-from spotcheck.formats.bundle import build_bundle, bundle_fingerprint, write_bundle, zip_folder
+from spotcheck.errors import InvalidInputError, SpotcheckError
+from spotcheck.formats.bundle import (
+    build_bundle,
+    bundle_fingerprint,
+    read_bundle,
+    write_bundle,
+    zip_folder,
+)
+from spotcheck.models.events import Event, parse_events_jsonl
 from spotcheck.models.policy import load_policy
 from spotcheck.scheduler.plan import plan_quarter
 from spotcheck.service.planning import created_at_now
@@ -20,26 +28,58 @@ from spotcheck.service.results import DemoResult, Explanation, KeyPair, ZippedBu
 PathLike = str | Path
 
 
+def _log(path: PathLike) -> list[Event]:
+    source = Path(path)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"{source}: cannot read the event log: {exc.strerror}") from None
+    return parse_events_jsonl(data, source.name)
+
+
 def verify(bundle: PathLike, *, strict: bool = False, pubkey: PathLike | None = None,
-           sha256: str | None = None, progress: Progress | None = None) -> VerificationReport:
+           sha256: str | None = None, events: PathLike | None = None,
+           progress: Progress | None = None) -> VerificationReport:
     """Reproduce a plan from its audit bundle alone; `.ok` only if everything matches.
 
     `strict`: warnings fail too. `pubkey`: manifest.sig must verify with this public key.
-    `sha256`: the bundle must have exactly this published fingerprint.
+    `sha256`: the bundle must have exactly this published fingerprint. `events`: the
+    event log (`spotcheck log --jsonl`) whose substitutes of this plan are checked too.
     """
     progress = progress or Progress()
     report = verify_bundle(bundle, strict=strict, pubkey=pubkey, sha256=sha256,
                            on_stage=progress.stage)
+    if events is not None:
+        checked = check_substitutions(read_bundle(bundle), _log(events))
+        report.mismatches += checked.mismatches
+        report.notes += [*checked.notes, f"substitutes: {len(checked.substitutions)} checked "
+                                          "against the event log"]
     progress.finish()
     return report
 
 
 def explain(bundle: PathLike, *, enterprise_id: str | None = None,
-            inspector_id: str | None = None) -> Explanation:
+            inspector_id: str | None = None, events: PathLike | None = None) -> Explanation:
     """Say why an enterprise was or was not drawn and who its team is, or an officer's visits.
 
-    Give exactly one of `enterprise_id` and `inspector_id`.
+    Give exactly one of `enterprise_id` and `inspector_id`. With `events` (the event log),
+    the substitutes recorded since the plan are shown too.
     """
+    said = _explain(bundle, enterprise_id, inspector_id)
+    if events is None:
+        return said
+    subs = plan_substitutions(_log(events), str(read_bundle(bundle).manifest["plan_id"]))
+    mine = [s for s in subs if said.id in (s["enterprise_id"], s["replaced"], s["substitute"])]
+    lines = [f"substitute (event #{s['seq']}): {s['replaced']} → {s['substitute']} on "
+             f"{s['enterprise_id']} ({s['department']}), {s['reason']}; the cheapest lawful "
+             f"officer with capacity left (cost {s['cost']}), "
+             f"{len(s.get('passed_over', []))} cheaper passed over" for s in mine]
+    return Explanation(said.bundle, said.subject, said.id,
+                       (*said.lines, *(lines or ["no substitute recorded since the plan"])))
+
+
+def _explain(bundle: PathLike, enterprise_id: str | None,
+             inspector_id: str | None) -> Explanation:
     if (enterprise_id is None) == (inspector_id is None):
         raise SpotcheckError("give either an enterprise id or an inspector id")
     if inspector_id is not None:

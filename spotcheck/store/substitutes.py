@@ -6,7 +6,9 @@ jurisdiction, every qualification of the visit's tasks, certificate valid throug
 quarter, no recorded conflict — `scheduler.staffing.officer_problem`, as for the plan), is
 not on the team, has capacity left in the quarter across its active plans and earlier
 substitutions, and has the lowest cost under the plan's assign rule (ties by inspector id).
-The pick and the reason are one "substitute" event in the log.
+The pick and the reason are one "substitute" event in the log, which also lists every
+officer of the visit's department and place who costs less, with why each was passed over:
+`verify BUNDLE --events FILE` recomputes the costs and checks that list.
 """
 
 from __future__ import annotations
@@ -83,22 +85,35 @@ def substitute(engine: Engine, quarter: str, enterprise_id: str, department: str
         needs = frozenset(t.qualification for t in tasks if t.qualification)
         recusals = {c.inspector_id: c.reason for c in registry.conflicts
                     if c.enterprise_id == enterprise_id}
-        q = Quarter.parse(name)
-        candidates = [o for o in registry.inspectors
-                      if o.inspector_id not in team and o.inspector_id != replaced
-                      and load[o.inspector_id] < o.capacity
-                      and officer_problem(o, department, place, needs, q,
-                                          recusals.get(o.inspector_id)) is None]
+        q, rule = Quarter.parse(name), str(plan.manifest["algorithms"]["assign"])
+        why_not: dict[str, str] = {}
+        priced: list[tuple[int, str]] = []
+        for officer in registry.inspectors:
+            if officer.department != department or not place.startswith(officer.jurisdiction):
+                continue  # never lawful here: not of the visit's department or place
+            officer_id = officer.inspector_id
+            price = cost(plan.manifest["seed_hash"], name, enterprise_id, officer_id, rule)
+            priced.append((price, officer_id))
+            problem = officer_problem(officer, department, place, needs, q,
+                                      recusals.get(officer_id))
+            if officer_id == replaced:
+                problem = "the officer replaced"
+            elif officer_id in team:
+                problem = "already on the team"
+            elif problem is None and load[officer_id] >= officer.capacity:
+                problem = f"no capacity left ({load[officer_id]} of {officer.capacity} visits)"
+            if problem is not None:
+                why_not[officer_id] = problem
+        candidates = sorted(p for p in priced if p[1] not in why_not)
         if not candidates:
             raise InfeasiblePlanError(f"no lawful officer of {department} with capacity left "
                                       f"can replace {replaced} on {enterprise_id}")
-        rule = str(plan.manifest["algorithms"]["assign"])
-        priced = sorted((cost(plan.manifest["seed_hash"], name, enterprise_id, o.inspector_id,
-                              rule), o.inspector_id) for o in candidates)
-        lowest, chosen = priced[0]
+        lowest, chosen = candidates[0]
+        passed_over = [{"inspector_id": i, "cost": c, "why": why_not[i]}
+                       for c, i in sorted(priced) if (c, i) < (lowest, chosen)]
         payload = {"quarter": name, "plan_id": plan.plan_id, "enterprise_id": enterprise_id,
                    "department": department, "replaced": replaced, "substitute": chosen,
-                   "cost": lowest, "rule": rule, "reason": reason}
+                   "cost": lowest, "rule": rule, "reason": reason, "passed_over": passed_over}
         event = append_event(conn, "substitute", payload, actor)
         conn.execute(insert(SUBSTITUTE).values(
             plan_id=plan.plan_id, enterprise_id=enterprise_id, department=department,
