@@ -240,7 +240,7 @@ def current_results(conn: Connection, plan_ids: Sequence[str]) -> list[CurrentRe
 def drawn_pairs(conn: Connection, plan_ids: Sequence[str]) -> list[tuple[str, str, str]]:
     """Return the (plan, task, enterprise) pairs these plans drew, sorted."""
     return sorted(conn.execute(select(DRAW.c.plan_id, DRAW.c.task, DRAW.c.enterprise_id)
-                               .where(DRAW.c.plan_id.in_(plan_ids))).tuples())
+                               .where(DRAW.c.plan_id.in_(plan_ids))))
 
 
 def record_publication(engine: Engine, quarter: str, published_on: date,
