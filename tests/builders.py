@@ -251,40 +251,42 @@ def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int =
     return Scenario(spec, enterprises, inspectors, conflicts, history, quarter, draw(SEEDS))
 
 
-
 def months_before(quarter: str, months: int) -> date:
     """Return the first day of the month `months` calendar months before a quarter starts."""
     index = int(quarter[:4]) * 12 + 3 * (int(quarter[5]) - 1) - months
     return date(index // 12, index % 12 + 1, 1)
 
 
-# Days from a cooldown's first day: the day before, the day itself, the day after, and well
-# inside or outside it.
-BOUNDARY_OFFSETS = (-1, 0, 1, -45, 45)
+# Days from a cooldown's first day: the day itself, the day before, the day after, and well
+# outside or inside it.
+BOUNDARY_OFFSETS = (0, -1, 1, -45, 45)
 
 
 @st.composite
 def cooldown_scenarios(draw: st.DrawFn, max_enterprises: int = 40) -> Scenario:
     """Draw a small scenario whose history lies at the edges of the policy's cooldowns.
 
-    Each past inspection falls on, just before or just after the first day of some tier's
-    cooldown (quarter start minus cooldown_months, or the quarter start itself), and is of
-    one of the policy's tasks or of another, so both cooldown scopes see a difference.
-    Policies come from `policy_specs`: both scopes, tiers without a round this quarter,
-    tasks scoped by jurisdiction or industry.
+    Most enterprises have past inspections on, just before or just after the first day of
+    their own tier's cooldown (quarter start minus cooldown_months), some at another tier's
+    edge or at the quarter start; each is of one of the policy's tasks or of another, so the
+    two cooldown scopes differ. Policies come from `policy_specs`: both scopes, tiers without
+    a round this quarter, tasks scoped by jurisdiction or industry.
     """
     sc = draw(scenarios(min_enterprises=3, max_enterprises=max_enterprises))
-    months = sorted({tier.cooldown_months for tier in sc.spec.tiers} | {0})
-    codes = sorted({task[0] for task in sc.spec.tasks}) + ["OLD-2019"]
-    rows = draw(st.lists(st.tuples(
-        st.integers(0, len(sc.enterprises) - 1), st.sampled_from(codes),
-        st.sampled_from(DEPARTMENTS), st.sampled_from(months),
-        st.sampled_from(BOUNDARY_OFFSETS)), max_size=3 * len(sc.enterprises)))
-    history = tuple(HistoryRecord(
-        enterprise_id=sc.enterprises[e].enterprise_id, task=task, department=department,
-        inspected_on=months_before(sc.quarter, back) + timedelta(days=offset))
-        for e, task, department, back, offset in rows)
-    return dataclasses.replace(sc, history=history)
+    own = {tier.name: tier.cooldown_months for tier in sc.spec.tiers}
+    edges = st.sampled_from(sorted({*own.values(), 0}))
+    tasks = st.sampled_from([*sorted({task[0] for task in sc.spec.tasks}), "OLD-2019"])
+    history = []
+    for e in sc.enterprises:
+        for _ in range(draw(st.sampled_from((1, 0, 2)))):
+            back = own[e.tier] if draw(st.integers(0, 3)) else draw(edges)
+            day = months_before(sc.quarter, back) + timedelta(
+                days=draw(st.sampled_from(BOUNDARY_OFFSETS)))
+            history.append(HistoryRecord(enterprise_id=e.enterprise_id, task=draw(tasks),
+                                         department=draw(st.sampled_from(DEPARTMENTS)),
+                                         inspected_on=day))
+    return dataclasses.replace(sc, history=tuple(history))
+
 
 def store_scenario(url: str, sc: Scenario) -> None:
     """Import a scenario's registry into the database at `url` (through spotcheck.store)."""

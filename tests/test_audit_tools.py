@@ -50,6 +50,8 @@ from hypothesis import given
 import spotcheck
 from spotcheck import HistoryRecord
 from spotcheck.demo import DEMO_QUARTER, DEMO_SEED, synthetic_city
+from spotcheck.formats.archive import FORMAT, INPUT_FILES, OUTPUT_FILES
+from spotcheck.formats.tables import HEADERS
 from spotcheck.models.quarter import Quarter
 from spotcheck.scheduler.eligibility import strata_for_quarter
 
@@ -262,6 +264,14 @@ def test_script_reproduces_generated_bundles(scenario: Scenario) -> None:
     with tempfile.TemporaryDirectory() as folder:
         bundle = spotcheck.write_bundle(scenario.bundle(), Path(folder) / "bundle")
         assert_script_reproduces(bundle)
+
+
+def test_script_reads_the_files_spotcheck_writes() -> None:
+    """verify_draws.py's format, file lists and table headers are the bundle's declarations."""
+    module = script_module()
+    assert (module.FORMAT, module.INPUT_FILES, module.OUTPUT_FILES) == (FORMAT, INPUT_FILES,
+                                                                       OUTPUT_FILES)
+    assert module.HEADERS == HEADERS
 
 
 @given(cooldown_scenarios())

@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spotcheck.errors import SpotcheckError
-from spotcheck.formats import bundle
-from spotcheck.formats.bundle import HEADERS, csv_bytes, read_table
+from spotcheck.formats import inputs, tables
+from spotcheck.formats.archive import Bundle
+from spotcheck.formats.tables import HEADERS, csv_bytes, read_table
 from spotcheck.models.identifiers import uscc_check_character
 from spotcheck.models.registry import EnterpriseColumns
 
@@ -69,9 +70,10 @@ ODD_NAMES = ['杭州"老字号"商行', "Smith, Jones & Co", '"', ",", " 前后�
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of a few lines, so that every test crosses chunk boundaries."""
-    monkeypatch.setattr(bundle, "_CHUNK_BYTES", 200)
-    monkeypatch.setattr(bundle, "CSV_BATCH", 7)
-    monkeypatch.setattr(bundle, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(tables, "_CHUNK_BYTES", 200)
+    monkeypatch.setattr(tables, "CSV_BATCH", 7)
+    monkeypatch.setattr(inputs, "CSV_BATCH", 7)
+    monkeypatch.setattr(tables, "CHUNK_ROWS", 5)
 
 
 def test_canonical_file_reads_as_the_csv_module_reads_it() -> None:
@@ -90,8 +92,8 @@ def test_writers_give_the_bytes_csv_gives_whole() -> None:
     batches = [[list(column) for column in zip(*rows[start:start + 7], strict=True)]
                for start in range(0, len(rows), 7)]
     assert csv_bytes(NAME, rows) == canonical(rows)
-    assert bundle.columns_csv_bytes(NAME, batches) == canonical(rows)
-    assert bundle.columns_csv_bytes(NAME, []) == canonical([])
+    assert tables.columns_csv_bytes(NAME, batches) == canonical(rows)
+    assert tables.columns_csv_bytes(NAME, []) == canonical([])
 
 
 def test_enterprises_round_trip_through_the_bundle_file() -> None:
@@ -101,12 +103,12 @@ def test_enterprises_round_trip_through_the_bundle_file() -> None:
     columns = EnterpriseColumns.from_lists([r[0] for r in ROWS], names,
                                            [r[2] for r in ROWS], [r[3] for r in ROWS],
                                            [r[4] for r in ROWS])
-    data = bundle.columns_csv_bytes(NAME, bundle._enterprise_batches(columns))
+    data = tables.columns_csv_bytes(NAME, inputs._enterprise_batches(columns))
     text = [columns.ids.astype("U18").tolist(), columns.names.tolist(),
             columns.jurisdictions.astype("U6").tolist(),
             columns.industries.astype("U8").tolist(), columns.tiers.astype("U16").tolist()]
     assert data == canonical(zip(*text, strict=True))
-    back = EnterpriseColumns.from_chunks(bundle.table_columns(NAME, data), source=NAME)
+    back = EnterpriseColumns.from_chunks(tables.table_columns(NAME, data), source=NAME)
     for field in ("ids", "names", "jurisdictions", "industries", "tiers"):
         assert np.array_equal(getattr(back, field), getattr(columns, field))
     assert sorted(back.names.tolist()) == sorted(names)
@@ -146,9 +148,9 @@ def test_any_edit_reads_as_the_csv_module_reads_it(edits: list[tuple[int, bytes]
 def test_registry_round_trips_through_its_input_files(city_scenario: Scenario) -> None:
     """A registry written as a bundle's input files, a few rows at a time, reads back as the
     same registry (history included) and writes the same bytes again."""
-    files = bundle.input_files(city_scenario.registry, b"")
-    back = bundle.registry_from_bundle(bundle.Bundle(files))
-    assert bundle.input_files(back, b"") == files
+    files = inputs.input_files(city_scenario.registry, b"")
+    back = inputs.registry_from_bundle(Bundle(files))
+    assert inputs.input_files(back, b"") == files
     assert back.history.records() == city_scenario.registry.history.records()
     assert back.enterprises.names.tolist() == city_scenario.registry.enterprises.names.tolist()
 
@@ -158,14 +160,14 @@ def test_noncanonical_inputs_names_exactly_the_files_input_files_would_change(
     """Compared a batch at a time, the inputs found non-canonical are those whose bytes
     differ from what input_files writes: an edit anywhere, a cut, an added line."""
     registry = city_scenario.registry
-    files = bundle.input_files(registry, b"")
-    assert bundle.noncanonical_inputs(registry, files) == []
+    files = inputs.input_files(registry, b"")
+    assert inputs.noncanonical_inputs(registry, files) == []
     history = files["inputs/history.csv"]
     for edited in (history[:-1], history + b"x", history.replace(b"SCJG", b"SCJH", 1),
                    history[:40] + history[41:]):
         changed = {**files, "inputs/history.csv": edited}
-        assert bundle.noncanonical_inputs(registry, changed) == ["inputs/history.csv"]
+        assert inputs.noncanonical_inputs(registry, changed) == ["inputs/history.csv"]
     changed = {**files, "inputs/enterprises.csv": files["inputs/enterprises.csv"] + b"\n",
                "inputs/conflicts.csv": b""}
-    assert bundle.noncanonical_inputs(registry, changed) == ["inputs/enterprises.csv",
+    assert inputs.noncanonical_inputs(registry, changed) == ["inputs/enterprises.csv",
                                                              "inputs/conflicts.csv"]

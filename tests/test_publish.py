@@ -143,8 +143,8 @@ def test_results_import_status_publish(planned: tuple[str, Path], tmp_path: Path
     assert published.rows == drawn
     table = list(csv.reader(io.StringIO(published.files[0].read_text("utf-8-sig"))))
     assert tuple(table[0]) == RESULT_COLUMNS == (
-        "抽查计划编号", "抽查任务编号", "抽查任务名称", "抽查机关", "统一社会信用代码", "市场主体名称",
-        "检查完成日期", "检查结果", "备注")
+        "抽查计划编号", "抽查任务编号", "抽查任务名称", "抽查机关", "统一社会信用代码",
+        "市场主体名称", "检查完成日期", "检查结果", "备注")
     assert {r[7] for r in table[1:]} == {"未发现问题", "发现问题待后续处理；发现问题经责令已改正"}
     assert {r[8] for r in table[1:]} == {"'=1+1"}  # a formula-looking remark stays text
     assert ws.results_status("2026Q4", today=date(2026, 12, 9)).ok  # all published now

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from spotcheck.errors import InvalidInputError, SpotcheckError
-from spotcheck.formats.bundle import HEADERS, Bundle, read_bundle, read_table, registry_from_bundle
+from spotcheck.formats.archive import Bundle, read_bundle
+from spotcheck.formats.inputs import registry_from_bundle
+from spotcheck.formats.tables import HEADERS, read_table
 from spotcheck.models.domain import Inspector
 from spotcheck.models.policy import Policy, TaskPolicy, parse_policy
 from spotcheck.models.quarter import Quarter

@@ -33,9 +33,18 @@ from spotcheck.formats.bundle import (
 from spotcheck.models.policy import Policy, parse_policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
+from spotcheck.scheduler.costs import PairCosts
 from spotcheck.scheduler.draw import ticket_hex
-from spotcheck.scheduler.fasthash import assign_costs, digests
-from spotcheck.scheduler.hashes import ALGORITHMS, ASSIGN, normalise_seed, sha256_hex, ticket_prefix
+from spotcheck.scheduler.fasthash import digests
+from spotcheck.scheduler.hashes import (
+    ASSIGN_RULES,
+    DRAW,
+    ROUND,
+    algorithms,
+    normalise_seed,
+    sha256_hex,
+    ticket_prefix,
+)
 from spotcheck.scheduler.network import StaffingProblem, contains
 from spotcheck.scheduler.optimality import certify
 from spotcheck.scheduler.plan import Plan, StageHook, plan_quarter
@@ -161,9 +170,7 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     if manifest.get("format") != FORMAT:
         fail(f"manifest.json: format is {manifest.get('format')!r}, expected {FORMAT!r}")
         raise _Stop
-    if manifest.get("algorithms") != ALGORITHMS:
-        fail(f"manifest.json: algorithms {manifest.get('algorithms')} are not {ALGORITHMS}")
-        raise _Stop
+    rule = _assign_rule(manifest, fail)
     report.plan_id = str(manifest.get("plan_id", ""))
     seed = str(manifest.get("seed", ""))
     try:
@@ -192,6 +199,9 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
         raise _Stop from exc
     if manifest.get("policy") != policy.as_manifest():
         fail("manifest.json: the parsed policy recorded there differs from policy.toml")
+    if "assign" in policy.model_fields_set and policy.assign != rule:
+        fail(f"policy.toml sets assign = {policy.assign!r}, but manifest.json says the teams "
+             f"were priced by {rule}")
     try:
         registry = registry_from_bundle(bundle)
     except (SpotcheckError, ValidationError, ValueError, IndexError) as exc:
@@ -208,7 +218,7 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     report.mismatches += found.mismatches
     report.warnings += found.warnings
 
-    plan = _reproduce(bundle, registry, policy, quarter, seed, on_stage)
+    plan = _reproduce(bundle, registry, policy, quarter, seed, rule, on_stage)
     reproduced = output_files(plan)
     for name in OUTPUT_FILES:
         if name not in bundle.files:
@@ -223,7 +233,7 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     if "draws.csv" in bundle.files:
         _check_tickets(bundle, plan.seed_hash, str(quarter), fail)
     if "assignments.csv" in bundle.files and "visits.csv" in bundle.files:
-        _check_teams(bundle, registry, policy, quarter, plan.seed_hash, fail)
+        _check_teams(bundle, registry, policy, quarter, plan.seed_hash, rule, fail)
     on_stage("optimality")
     _check_optimal(plan.staffing, plan, fail)
     report.counts = {"strata": len(plan.strata), "draws": len(plan.draws),
@@ -235,9 +245,22 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
             fail(f"manifest.json: counts.{key} is {counts.get(key)!r}, the plan has {value}")
 
 
+def _assign_rule(manifest: dict[str, Any], fail: Any) -> str:
+    """Return the assign rule the manifest names (the bundle is checked by its own rule),
+    stopping unless its algorithms are ones this software implements."""
+    recorded = manifest.get("algorithms")
+    rule = recorded.get("assign") if isinstance(recorded, dict) else None
+    if rule not in ASSIGN_RULES or recorded != algorithms(str(rule)):
+        fail(f"manifest.json: algorithms {recorded} are not {ROUND}, {DRAW} and one of "
+             f"{', '.join(ASSIGN_RULES)}, the algorithms this software reproduces")
+        raise _Stop
+    return str(rule)
+
+
 def _reproduce(bundle: Bundle, registry: Registry, policy: Policy, quarter: Quarter, seed: str,
-               on_stage: StageHook) -> Plan:
-    """Return the plan the seed gives, checking the bundle's teams rather than solving.
+               rule: str, on_stage: StageHook) -> Plan:
+    """Return the plan the seed gives under the bundle's assign rule, checking the bundle's
+    teams rather than solving.
 
     The written teams are taken when they are lawful, within capacity and proven the
     minimum-cost staffing (no solver needed); otherwise the plan is solved afresh, so the
@@ -247,9 +270,10 @@ def _reproduce(bundle: Bundle, registry: Registry, policy: Policy, quarter: Quar
     try:
         for row in read_table("assignments.csv", bundle.files.get("assignments.csv", b"")):
             teams[(row[0], row[1])].append(row[2])
-        return plan_quarter(registry, policy, quarter, seed, on_stage=on_stage, teams=teams)
+        return plan_quarter(registry, policy, quarter, seed, on_stage=on_stage, teams=teams,
+                            assign=rule)
     except SpotcheckError:  # TeamsNotOptimal, or an unreadable assignments.csv
-        return plan_quarter(registry, policy, quarter, seed, on_stage=on_stage)
+        return plan_quarter(registry, policy, quarter, seed, on_stage=on_stage, assign=rule)
 
 
 def _explain_difference(name: str, written: bytes, expected: bytes, fail: Any) -> None:
@@ -313,18 +337,21 @@ def _check_tickets(bundle: Bundle, seed_digest: str, quarter: str, fail: Any) ->
              "draw-v1 string")
 
 
-def _written_costs_agree(seed_digest: str, quarter: str,
+def _written_costs_agree(seed_digest: str, quarter: str, rule: str,
                          rows: list[tuple[str, ...]]) -> np.ndarray:
-    """Return, per assignments.csv row, whether its cost is the pair's assign-v1 value."""
-    costs = assign_costs(f"{ASSIGN}:{seed_digest}:{quarter}:".encode(),
-                         np.array([r[0].encode() for r in rows], dtype=np.bytes_),
-                         np.array([r[2].encode() for r in rows], dtype=np.bytes_))
+    """Return, per assignments.csv row, whether its cost is the pair's value by `rule`."""
+    enterprises, visit = np.unique(np.array([r[0].encode() for r in rows], dtype=np.bytes_),
+                                   return_inverse=True)
+    officers, officer = np.unique(np.array([r[2].encode() for r in rows], dtype=np.bytes_),
+                                  return_inverse=True)
+    pricing = PairCosts.build(rule, seed_digest, quarter, enterprises, officers)
+    costs = pricing.pairs(visit.reshape(-1), officer.reshape(-1))
     return np.array([c == str(v) for c, v in zip((r[3] for r in rows), costs.tolist(),
                                                   strict=True)], dtype=bool)
 
 
 def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Quarter,
-                 seed_digest: str, fail: Any) -> None:
+                 seed_digest: str, rule: str, fail: Any) -> None:
     """Check every team rule on the teams as written, independently of the planner."""
     policy_tasks = {t.code: t for t in policy.tasks}
     team_size = policy.team_size
@@ -333,12 +360,12 @@ def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Qu
     teams: dict[tuple[str, str], list[str]] = defaultdict(list)
     problems: list[str] = []
     assigned = read_table("assignments.csv", bundle.files["assignments.csv"])
-    agree = _written_costs_agree(seed_digest, str(quarter), assigned)
+    agree = _written_costs_agree(seed_digest, str(quarter), rule, assigned)
     for row, right in zip(assigned, agree.tolist(), strict=True):
         teams[(row[0], row[1])].append(row[2])
         if not right:
             problems.append(f"assignments.csv: the cost of {row[2]} on {row[0]} is not "
-                            "its assign-v1 value")
+                            f"its {rule} value")
     visits = {(r[0], r[1]): r[2].split(";") for r in read_table("visits.csv",
                                                            bundle.files["visits.csv"])}
     keys = sorted(set(teams) | set(visits))
@@ -417,4 +444,4 @@ def _check_optimal(problem: StaffingProblem, plan: Any, fail: Any) -> None:
     verdict = certify(problem, used)
     if not verdict.optimal:
         fail(f"the teams are not the cheapest lawful staffing: an exchange saving "
-             f"{verdict.improvement} exists (assign-v1 requires the minimum total cost)")
+             f"{verdict.improvement} exists ({plan.assign} requires the minimum total cost)")

@@ -127,7 +127,7 @@ RESULT_CODE = re.compile(r"[0-9A-Za-z]{1,8}")
 
 # Keys added to schema 1 after its first release: left out of the manifest while unset, so
 # a policy without them is recorded (and verified) exactly as before they existed.
-OPTIONAL_POLICY_KEYS = ("authority", "results", "publish_within_working_days")
+OPTIONAL_POLICY_KEYS = ("authority", "results", "publish_within_working_days", "assign")
 OPTIONAL_TASK_KEYS = ("authority", "check_type")
 
 
@@ -145,6 +145,9 @@ class Policy(BaseModel):
     authority: str = Field(default="", max_length=128)  # 抽查机关 (DESIGN §10)
     results: dict[str, ResultCode] = Field(default_factory=lambda: dict(DEFAULT_RESULT_CODES))
     publish_within_working_days: int = Field(default=20, ge=1, le=120)
+    # the teams' cost rule (DESIGN §6): assign-v2 for new plans; assign-v1 as every plan
+    # made before assign-v2 (a bundle names its own rule in algorithms.assign)
+    assign: Literal["assign-v1", "assign-v2"] = "assign-v2"
 
     @field_validator("results")
     @classmethod

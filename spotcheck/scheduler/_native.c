@@ -1,13 +1,16 @@
-/* Native loops: the two SHA-256 streams a plan hashes in bulk (DESIGN §6), and the
- * shortest paths of the optimality proof (scheduler/optimality.py).
+/* Native loops: the two SHA-256 streams a plan hashes in bulk (DESIGN §6), assign-v2's
+ * mixed costs, and the shortest paths of the optimality proof (scheduler/optimality.py).
  *
  * draw-v1 tickets: sha256(prefix + enterprise_id) for every eligible enterprise of a task.
  * assign-v1 costs: int(sha256(prefix + enterprise_id + ":" + inspector_id)[:10], 16) for
  * every lawful (visit, officer) pair, keeping each visit's cheapest pairs.
+ * assign-v2 costs: mix64(visit_key XOR officer_key) >> 24 for every lawful pair, from keys
+ * hashed beforehand (one per visit, one per officer), keeping each visit's cheapest pairs.
  *
- * Both compute exactly what scheduler/hashes.py defines; scheduler/fasthash.py falls back to
- * hashlib when this module was not built, and the tests compare the two byte for byte. The
- * loops run without the GIL, so callers may split the work over threads.
+ * All compute exactly what scheduler/hashes.py defines; scheduler/fasthash.py and
+ * scheduler/costs.py fall back to hashlib and numpy when this module was not built, and the
+ * tests compare the two byte for byte. The loops run without the GIL, so callers may split
+ * the work over threads.
  */
 #define PY_SSIZE_T_CLEAN
 #define OPENSSL_SUPPRESS_DEPRECATED
@@ -72,6 +75,92 @@ static int writable_int64(PyObject *obj, Py_buffer *view, Py_ssize_t at_least, c
     return 0;
 }
 
+/* The lawful officers of visits [start, stop): a buffer per visit (views[v - start]), each
+ * an int64 array of indexes below n_officers. Returns how many views were taken (to be
+ * released), or -1 - taken with an exception set. */
+static Py_ssize_t lawful_views(PyObject *lawful, Py_ssize_t start, Py_ssize_t stop,
+                               Py_ssize_t n_officers, Py_buffer *views) {
+    Py_ssize_t taken = 0;
+    for (Py_ssize_t v = start; v < stop; v++) {
+        Py_buffer *view = &views[v - start];
+        if (PyObject_GetBuffer(PyList_GET_ITEM(lawful, v), view, PyBUF_C_CONTIGUOUS) < 0) {
+            return -1 - taken;
+        }
+        taken++;
+        if (view->itemsize != 8 || view->len % 8 != 0) {
+            PyErr_SetString(PyExc_ValueError, "lawful officers must be int64 arrays");
+            return -1 - taken;
+        }
+        const int64_t *members = view->buf;
+        for (Py_ssize_t k = 0; k < view->len / 8; k++) {
+            if (members[k] < 0 || members[k] >= n_officers) {
+                PyErr_SetString(PyExc_ValueError, "a lawful officer index is out of range");
+                return -1 - taken;
+            }
+        }
+    }
+    return taken;
+}
+
+/* The `keep` cheapest pairs of one visit so far, sorted by (cost, position in lawful[v]),
+ * and the cheapest cost pushed out. */
+typedef struct {
+    int64_t *cost, *at;
+    Py_ssize_t held, keep;
+    int64_t left;
+} Cheapest;
+
+static void cheapest_start(Cheapest *best) {
+    best->held = 0;
+    best->left = (int64_t)1 << 40;
+}
+
+static void cheapest_offer(Cheapest *best, int64_t cost, Py_ssize_t k) {
+    /* best->cost stays sorted by (cost, position); the one pushed out is left out. */
+    Py_ssize_t at = best->held, keep = best->keep;
+    while (at > 0 && best->cost[at - 1] > cost) {
+        at--;
+    }
+    if (at == keep) {
+        if (cost < best->left) {
+            best->left = cost;
+        }
+        return;
+    }
+    if (best->held == keep) {
+        if (best->cost[keep - 1] < best->left) {
+            best->left = best->cost[keep - 1];
+        }
+        best->held--;
+    }
+    Py_ssize_t held = best->held;
+    memmove(best->cost + at + 1, best->cost + at, sizeof(int64_t) * (size_t)(held - at));
+    memmove(best->at + at + 1, best->at + at, sizeof(int64_t) * (size_t)(held - at));
+    best->cost[at] = cost;
+    best->at[at] = k;
+    best->held++;
+}
+
+/* Write the kept pairs in the order of lawful[v] (an insertion sort by position). */
+static void cheapest_write(Cheapest *best, const int64_t *members, int64_t *to_officers,
+                           int64_t *to_costs) {
+    for (Py_ssize_t a = 1; a < best->held; a++) {
+        int64_t c = best->cost[a], p = best->at[a];
+        Py_ssize_t b = a;
+        while (b > 0 && best->at[b - 1] > p) {
+            best->at[b] = best->at[b - 1];
+            best->cost[b] = best->cost[b - 1];
+            b--;
+        }
+        best->at[b] = p;
+        best->cost[b] = c;
+    }
+    for (Py_ssize_t a = 0; a < best->held; a++) {
+        to_officers[a] = members[best->at[a]];
+        to_costs[a] = best->cost[a];
+    }
+}
+
 /* cheapest(prefix, visit_ids, id_width, lawful, officer_ids, officer_width, keep, start, stop,
  *          out_officers, out_costs, out_sizes, out_left)
  *
@@ -122,23 +211,10 @@ static PyObject *cheapest(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t v = start; v < stop; v++) {
-        Py_buffer *view = &views[v - start];
-        if (PyObject_GetBuffer(PyList_GET_ITEM(lawful, v), view, PyBUF_C_CONTIGUOUS) < 0) {
-            goto done;
-        }
-        taken++;
-        if (view->itemsize != 8 || view->len % 8 != 0) {
-            PyErr_SetString(PyExc_ValueError, "lawful officers must be int64 arrays");
-            goto done;
-        }
-        const int64_t *members = view->buf;
-        for (Py_ssize_t k = 0; k < view->len / 8; k++) {
-            if (members[k] < 0 || members[k] >= n_officers) {
-                PyErr_SetString(PyExc_ValueError, "a lawful officer index is out of range");
-                goto done;
-            }
-        }
+    taken = lawful_views(lawful, start, stop, n_officers, views);
+    if (taken < 0) {
+        taken = -1 - taken;
+        goto done;
     }
     int64_t *kept_officers = out_officers.buf, *kept_costs = out_costs.buf;
     int64_t *sizes = out_sizes.buf, *left = out_left.buf;
@@ -151,6 +227,7 @@ static PyObject *cheapest(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
+    Cheapest best = {best_cost, best_at, 0, keep, 0};
     Py_BEGIN_ALLOW_THREADS
     SHA256_CTX head, visit, state;
     unsigned char digest[SHA256_DIGEST_LENGTH];
@@ -163,8 +240,7 @@ static PyObject *cheapest(PyObject *self, PyObject *args) {
         visit = head;
         SHA256_Update(&visit, enterprise, (size_t)item_length(enterprise, id_width));
         SHA256_Update(&visit, ":", 1);
-        Py_ssize_t held = 0;
-        int64_t cheapest_left = (int64_t)1 << 40;
+        cheapest_start(&best);
         for (Py_ssize_t k = 0; k < count; k++) {
             const unsigned char *officer = officers + members[k] * officer_width;
             state = visit;
@@ -173,48 +249,11 @@ static PyObject *cheapest(PyObject *self, PyObject *args) {
             int64_t cost = ((int64_t)digest[0] << 32) | ((int64_t)digest[1] << 24)
                            | ((int64_t)digest[2] << 16) | ((int64_t)digest[3] << 8)
                            | (int64_t)digest[4];
-            /* best_* stays sorted by (cost, position); the one pushed out is left out. */
-            Py_ssize_t at = held;
-            while (at > 0 && best_cost[at - 1] > cost) {
-                at--;
-            }
-            if (at == keep) {
-                if (cost < cheapest_left) {
-                    cheapest_left = cost;
-                }
-                continue;
-            }
-            if (held == keep) {
-                if (best_cost[keep - 1] < cheapest_left) {
-                    cheapest_left = best_cost[keep - 1];
-                }
-                held--;
-            }
-            memmove(best_cost + at + 1, best_cost + at, sizeof(int64_t) * (size_t)(held - at));
-            memmove(best_at + at + 1, best_at + at, sizeof(int64_t) * (size_t)(held - at));
-            best_cost[at] = cost;
-            best_at[at] = k;
-            held++;
+            cheapest_offer(&best, cost, k);
         }
-        /* Write the kept pairs in the order of lawful[v]: a counting pass over positions. */
-        int64_t *to_officers = kept_officers + v * keep, *to_costs = kept_costs + v * keep;
-        for (Py_ssize_t a = 1; a < held; a++) {
-            int64_t c = best_cost[a], p = best_at[a];
-            Py_ssize_t b = a;
-            while (b > 0 && best_at[b - 1] > p) {
-                best_at[b] = best_at[b - 1];
-                best_cost[b] = best_cost[b - 1];
-                b--;
-            }
-            best_at[b] = p;
-            best_cost[b] = c;
-        }
-        for (Py_ssize_t a = 0; a < held; a++) {
-            to_officers[a] = members[best_at[a]];
-            to_costs[a] = best_cost[a];
-        }
-        sizes[v] = held;
-        left[v] = cheapest_left;
+        cheapest_write(&best, members, kept_officers + v * keep, kept_costs + v * keep);
+        sizes[v] = best.held;
+        left[v] = best.left;
     }
     Py_END_ALLOW_THREADS
     PyMem_Free(best_cost);
@@ -233,6 +272,95 @@ done:
     PyBuffer_Release(&prefix);
     PyBuffer_Release(&visit_ids);
     PyBuffer_Release(&officer_ids);
+    return result;
+}
+
+/* splitmix64's finaliser (assign-v2's mix64; unsigned arithmetic wraps modulo 2^64). */
+static inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* cheapest_mixed(visit_keys, lawful, officer_keys, keep, start, stop,
+ *                out_officers, out_costs, out_sizes, out_left)
+ *
+ * As cheapest(), for assign-v2: visit v's pairs cost mix64(visit_keys[v] ^ officer_keys[o])
+ * >> 24 for each o in lawful[v]; the keys are uint64 arrays hashed beforehand.
+ */
+static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
+    Py_buffer visit_keys, officer_keys;
+    Py_ssize_t keep, start, stop;
+    PyObject *lawful, *o_officers, *o_costs, *o_sizes, *o_left;
+    if (!PyArg_ParseTuple(args, "y*Oy*nnnOOOO", &visit_keys, &lawful, &officer_keys, &keep,
+                          &start, &stop, &o_officers, &o_costs, &o_sizes, &o_left)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_buffer out_officers = {0}, out_costs = {0}, out_sizes = {0}, out_left = {0};
+    Py_buffer *views = NULL;
+    int64_t *best_cost = NULL, *best_at = NULL;
+    Py_ssize_t taken = 0, n_visits = visit_keys.len / 8, n_officers = officer_keys.len / 8;
+    if (keep <= 0 || visit_keys.len % 8 != 0 || officer_keys.len % 8 != 0
+        || !PyList_Check(lawful)) {
+        PyErr_SetString(PyExc_ValueError, "bad keys, keep or lawful list");
+        goto done;
+    }
+    if (start < 0 || stop > n_visits || start > stop || PyList_GET_SIZE(lawful) != n_visits) {
+        PyErr_SetString(PyExc_ValueError, "visit range outside the visits");
+        goto done;
+    }
+    if (writable_int64(o_officers, &out_officers, n_visits * keep, "out_officers") < 0
+        || writable_int64(o_costs, &out_costs, n_visits * keep, "out_costs") < 0
+        || writable_int64(o_sizes, &out_sizes, n_visits, "out_sizes") < 0
+        || writable_int64(o_left, &out_left, n_visits, "out_left") < 0) {
+        goto done;
+    }
+    views = PyMem_Calloc((size_t)(stop - start) + 1, sizeof(Py_buffer));
+    best_cost = PyMem_Malloc(sizeof(int64_t) * (size_t)(keep + 1));
+    best_at = PyMem_Malloc(sizeof(int64_t) * (size_t)(keep + 1));
+    if (views == NULL || best_cost == NULL || best_at == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    taken = lawful_views(lawful, start, stop, n_officers, views);
+    if (taken < 0) {
+        taken = -1 - taken;
+        goto done;
+    }
+    int64_t *kept_officers = out_officers.buf, *kept_costs = out_costs.buf;
+    int64_t *sizes = out_sizes.buf, *left = out_left.buf;
+    const uint64_t *vkeys = visit_keys.buf, *okeys = officer_keys.buf;
+    Cheapest best = {best_cost, best_at, 0, keep, 0};
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t v = start; v < stop; v++) {
+        const int64_t *members = views[v - start].buf;
+        Py_ssize_t count = views[v - start].len / 8;
+        uint64_t key = vkeys[v];
+        cheapest_start(&best);
+        for (Py_ssize_t k = 0; k < count; k++) {
+            cheapest_offer(&best, (int64_t)(mix64(key ^ okeys[members[k]]) >> 24), k);
+        }
+        cheapest_write(&best, members, kept_officers + v * keep, kept_costs + v * keep);
+        sizes[v] = best.held;
+        left[v] = best.left;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (Py_ssize_t i = 0; i < taken; i++) {
+        PyBuffer_Release(&views[i]);
+    }
+    PyMem_Free(views);
+    PyMem_Free(best_cost);
+    PyMem_Free(best_at);
+    if (out_officers.obj) PyBuffer_Release(&out_officers);
+    if (out_costs.obj) PyBuffer_Release(&out_costs);
+    if (out_sizes.obj) PyBuffer_Release(&out_sizes);
+    if (out_left.obj) PyBuffer_Release(&out_left);
+    PyBuffer_Release(&visit_keys);
+    PyBuffer_Release(&officer_keys);
     return result;
 }
 
@@ -384,6 +512,9 @@ static PyMethodDef methods[] = {
      "(trailing NULs dropped), 32 bytes each."},
     {"cheapest", cheapest, METH_VARARGS,
      "cheapest(...) -> None: assign-v1 costs of visits [start, stop), keeping the cheapest."},
+    {"cheapest_mixed", cheapest_mixed, METH_VARARGS,
+     "cheapest_mixed(...) -> None: assign-v2 costs of visits [start, stop) from their keys, "
+     "keeping the cheapest."},
     {"shortest", shortest, METH_VARARGS,
      "shortest(n, tails, heads, weights, out_distance) -> (negative cycle weight or 0, "
      "passes): Bellman-Ford with a queue."},
@@ -392,7 +523,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "spotcheck.scheduler._native",
-    "Native loops: SHA-256 for draw-v1 tickets and assign-v1 costs; shortest paths for the optimality proof.", -1, methods,
+    "Native loops: SHA-256 for draw-v1 tickets and assign-v1 costs; assign-v2's mixed costs; "
+    "shortest paths for the optimality proof.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }

@@ -1,12 +1,13 @@
-"""assign-v1: the teams of minimum total random cost, by exact min-cost flow (OR-Tools).
+"""The teams of minimum total random cost (assign-v1 or assign-v2), by exact min-cost flow.
 
-Every lawful (visit, officer) pair has a cost, and all of them are hashed; but only each
-visit's few cheapest pairs go into the solver. The solution is then proven optimal for
-the whole network by reduced costs: with node potentials from the pruned solution's
-residual network, no left-out pair could lower the total (it costs at least the visit's
-cheapest left-out cost). Where that proof fails for a visit, its pairs are all added and
-the network is solved again. The answer is the exact optimum of the full network either
-way; pruning only keeps the solver's network small.
+Every lawful (visit, officer) pair has a cost by the plan's assign rule, and all of them
+are priced (`costs`); but only each visit's few cheapest pairs go into the solver
+(OR-Tools). The solution is then proven optimal for the whole network by reduced costs:
+with node potentials from the pruned solution's residual network, no left-out pair could
+lower the total (it costs at least the visit's cheapest left-out cost). Where that proof
+fails for a visit, its pairs are all added and the network is solved again. The answer is
+the exact optimum of the full network either way; pruning only keeps the solver's network
+small.
 """
 
 from __future__ import annotations
@@ -20,28 +21,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from spotcheck.errors import SpotcheckError
-from spotcheck.scheduler.fasthash import (
-    assign_costs,
-    cheapest_pairs,
-    keep_cheapest,
-    native,
-    pair_costs,
-)
-from spotcheck.scheduler.hashes import ASSIGN
+from spotcheck.scheduler.costs import PairCosts
+from spotcheck.scheduler.fasthash import cheapest_pairs, keep_cheapest, native
+from spotcheck.scheduler.hashes import ASSIGN_V1
 from spotcheck.scheduler.network import NO_ARC_LEFT_OUT, StaffingProblem, contains
 from spotcheck.scheduler.optimality import certify
 
 PARALLEL_MIN_PAIRS = 2_000_000  # below this, forking costs more than it saves
 
 
-def _prefix(seed_digest: str, quarter: str) -> bytes:
-    return f"{ASSIGN}:{seed_digest}:{quarter}:".encode()
-
-
 def visit_costs(seed_digest: str, quarter: str, enterprise_id: str,
-                officer_ids: Sequence[bytes]) -> np.ndarray:
-    """Return the assign-v1 cost of each officer (ids as bytes) on one enterprise's visit."""
-    return pair_costs(_prefix(seed_digest, quarter), enterprise_id.encode(), officer_ids)
+                officer_ids: Sequence[bytes], *, assign: str) -> np.ndarray:
+    """Return the cost by `assign` of each officer (ids as bytes) on one enterprise's visit."""
+    pricing = PairCosts.build(assign, seed_digest, quarter,
+                              np.array([enterprise_id.encode()], dtype="S18"),
+                              np.array(officer_ids, dtype="S32"))
+    return pricing.pairs(np.zeros(len(officer_ids), dtype=np.int64),
+                         np.arange(len(officer_ids), dtype=np.int64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,18 +86,17 @@ def _hash_all(job: _HashJob, workers: int) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate([piece[k] for piece in pieces]) for k in range(4))
 
 
-def _with_teams(prefix: bytes, visit_ids: np.ndarray, officer_ids: np.ndarray,
-                arcs: tuple[np.ndarray, np.ndarray, np.ndarray],
+def _with_teams(pricing: PairCosts, arcs: tuple[np.ndarray, np.ndarray, np.ndarray],
                 teams: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
     """Return the arcs plus the team pairs not among them, sorted by (visit, officer)."""
     arc_visit, arc_officer, arc_cost = arcs
-    width = max(1, len(officer_ids))
+    width = max(1, len(pricing.officer_ids))
     team_visit, team_officer = teams
     extra = ~contains(arc_visit * width + arc_officer, team_visit * width + team_officer)
     if not extra.any():
         return arcs
     team_visit, team_officer = team_visit[extra], team_officer[extra]
-    team_cost = assign_costs(prefix, visit_ids[team_visit], officer_ids[team_officer])
+    team_cost = pricing.pairs(team_visit, team_officer)
     visit = np.concatenate([arc_visit, team_visit])
     officer = np.concatenate([arc_officer, team_officer])
     order = np.lexsort((officer, visit))
@@ -110,12 +105,13 @@ def _with_teams(prefix: bytes, visit_ids: np.ndarray, officer_ids: np.ndarray,
 
 def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
                   eligible: list[np.ndarray], inspector_ids: list[str],
-                  capacity: list[int], *, keep: int | None = None,
+                  capacity: list[int], *, assign: str, keep: int | None = None,
                   complete: frozenset[int] = frozenset(),
                   previous: StaffingProblem | None = None,
                   teams: tuple[np.ndarray, np.ndarray] | None = None,
                   workers: int = 1) -> StaffingProblem:
-    """Return the staffing network, each visit keeping its `keep` cheapest pairs.
+    """Return the staffing network priced by the rule `assign`, each visit keeping its
+    `keep` cheapest pairs.
 
     Visits in `complete` keep every pair; `keep=None` keeps every pair of every visit.
     `teams` (visit, officer) are pairs kept besides: a staffing within capacity, so the
@@ -124,33 +120,41 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
     With `previous` (the same visits, pruned before), only visits newly in `complete`
     are hashed again. `workers` threads or processes share the hashing; the result is the same.
     """
-    prefix = _prefix(seed_digest, quarter)
-    officer_ids = np.array([i.encode() for i in inspector_ids], dtype="S32")
+    if previous is not None and previous.costs is not None \
+            and previous.costs.assign == assign:
+        pricing = previous.costs
+    else:
+        pricing = PairCosts.build(assign, seed_digest, quarter,
+                                  np.array([v.encode() for v in visit_ids], dtype="S18"),
+                                  np.array([i.encode() for i in inspector_ids], dtype="S32"),
+                                  workers=workers)
     if previous is None and not complete:
         limit = keep if keep is not None else max(1, max(map(len, eligible), default=1))
-        job = _HashJob(prefix, np.array([v.encode() for v in visit_ids], dtype="S18"),
-                       eligible, officer_ids, limit)
-        officers, costs, sizes, left = _hash_all(job, workers)
+        if assign == ASSIGN_V1:
+            job = _HashJob(pricing.prefix, pricing.visit_ids, eligible, pricing.officer_ids,
+                           limit)
+            officers, costs, sizes, left = _hash_all(job, workers)
+        else:
+            officers, costs, sizes, left = pricing.cheapest(eligible, limit, workers=workers)
         arc_visit = np.repeat(np.arange(len(visit_ids), dtype=np.int64), sizes)
         if teams is not None:
-            arc_visit, officers, costs = _with_teams(prefix, job.visit_ids, officer_ids,
-                                                     (arc_visit, officers, costs), teams)
+            arc_visit, officers, costs = _with_teams(pricing, (arc_visit, officers, costs),
+                                                     teams)
         return StaffingProblem(
             team_size, visit_ids, inspector_ids, np.asarray(capacity, dtype=np.int64),
-            arc_visit, officers, costs, eligible, left, prefix)
-    encoded = officer_ids.tolist()
+            arc_visit, officers, costs, eligible, left, pricing)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     left_out = np.full(len(visit_ids), NO_ARC_LEFT_OUT, dtype=np.int64)
     if previous is not None:
         bounds = np.searchsorted(previous.arc_visit, np.arange(len(visit_ids) + 1))
-    for v, (enterprise, officers) in enumerate(zip(visit_ids, eligible, strict=True)):
+    for v, officers in enumerate(eligible):
         if previous is not None and (v not in complete
                                      or previous.left_out_cost[v] == NO_ARC_LEFT_OUT):
             lo, hi = bounds[v], bounds[v + 1]
             parts.append((previous.arc_inspector[lo:hi], previous.arc_cost[lo:hi]))
             left_out[v] = previous.left_out_cost[v]
             continue
-        costs = pair_costs(prefix, enterprise.encode(), [encoded[i] for i in officers.tolist()])
+        costs = pricing.pairs(np.full(len(officers), v, dtype=np.int64), officers)
         limit = len(officers) if keep is None or v in complete else keep
         kept, kept_costs, left_out[v] = keep_cheapest(officers, costs, limit)
         parts.append((kept, kept_costs))
@@ -161,7 +165,7 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
         np.repeat(np.arange(len(parts), dtype=np.int64), sizes),
         np.concatenate([p[0] for p in parts]) if parts else empty,
         np.concatenate([p[1] for p in parts]) if parts else empty,
-        eligible, left_out, prefix)
+        eligible, left_out, pricing)
 
 
 def solve_min_cost(problem: StaffingProblem, workers: int = 1) -> np.ndarray:
@@ -260,9 +264,11 @@ def pruned_keep(team_size: int) -> int:
 
 def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
           eligible: list[np.ndarray], inspector_ids: list[str],
-          capacity: list[int], *, teams: tuple[np.ndarray, np.ndarray] | None = None,
+          capacity: list[int], *, assign: str,
+          teams: tuple[np.ndarray, np.ndarray] | None = None,
           workers: int = 1) -> tuple[StaffingProblem, np.ndarray]:
-    """Return the staffing network and the optimal 0/1 flow per arc, proven optimal.
+    """Return the staffing network priced by the rule `assign` and the optimal 0/1 flow
+    per arc, proven optimal.
 
     `teams` is a staffing within capacity (allocation's proof); without it a pruned
     network may be infeasible where many officers are fully booked. After the first solve,
@@ -279,8 +285,9 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
     while True:
         previous, previous_flows = problem, flows
         problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
-                                inspector_ids, capacity, keep=keep, complete=complete,
-                                previous=problem, teams=teams, workers=workers)
+                                inspector_ids, capacity, assign=assign, keep=keep,
+                                complete=complete, previous=problem, teams=teams,
+                                workers=workers)
         flows = np.zeros(0, dtype=np.int64)
         if previous is not None:
             # Often the teams were optimal all along and only the potentials could not
@@ -339,9 +346,10 @@ def _resolve_locally(problem: StaffingProblem, flows: np.ndarray,
 
 def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
                   eligible: list[np.ndarray], inspector_ids: list[str], capacity: list[int],
-                  teams: tuple[np.ndarray, np.ndarray], *,
+                  teams: tuple[np.ndarray, np.ndarray], *, assign: str,
                   workers: int = 1) -> tuple[StaffingProblem, np.ndarray] | None:
-    """Return the staffing network and flow of the given teams if they are the optimum.
+    """Return the staffing network and flow of the given teams if they are the optimum
+    under the rule `assign`.
 
     `teams` (visit, officer) must already be lawful, within capacity and team_size per
     visit. No solver runs: the teams are optimal exactly when the full network's residual
@@ -354,9 +362,9 @@ def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
     problem: StaffingProblem | None = None
     while True:
         problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
-                                inspector_ids, capacity, keep=pruned_keep(team_size),
-                                complete=complete, previous=problem, teams=teams,
-                                workers=workers)
+                                inspector_ids, capacity, assign=assign,
+                                keep=pruned_keep(team_size), complete=complete,
+                                previous=problem, teams=teams, workers=workers)
         width = max(1, len(inspector_ids))
         used = contains(teams[0] * width + teams[1],
                         problem.arc_visit * width + problem.arc_inspector)

@@ -36,7 +36,8 @@ def native_module() -> ModuleType | None:
     return _native
 
 
-def _ranges(n: int, parts: int) -> list[tuple[int, int]]:
+def ranges(n: int, parts: int) -> list[tuple[int, int]]:
+    """Return [start, stop) bounds cutting n items into at most `parts` non-empty ranges."""
     edges = np.linspace(0, n, max(1, parts) + 1).astype(int).tolist()
     return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
@@ -58,7 +59,7 @@ def digests(prefix: bytes, items: np.ndarray, *, workers: int = 1) -> np.ndarray
     else:
         with ThreadPoolExecutor(workers) as pool:
             raw = b"".join(pool.map(lambda r: hash_range(prefix, items[r[0]:r[1]], width),
-                                    _ranges(len(items), 4 * workers)))
+                                    ranges(len(items), 4 * workers)))
     return np.frombuffer(raw, dtype="S32")
 
 
@@ -129,7 +130,7 @@ def cheapest_pairs(prefix: bytes, visit_ids: np.ndarray, lawful: list[np.ndarray
         run((0, n))
     else:
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(run, _ranges(n, 8 * workers)))
+            list(pool.map(run, ranges(n, 8 * workers)))
     mask = np.arange(keep, dtype=np.int64)[None, :] < sizes[:, None]
     return (kept_officers.reshape(n, keep)[mask], kept_costs.reshape(n, keep)[mask],
             sizes, left)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spotcheck.scheduler.costs import PairCosts
 from spotcheck.scheduler.fasthash import NO_PAIR_LEFT_OUT
 
 NO_ARC_LEFT_OUT = NO_PAIR_LEFT_OUT  # left_out_cost of a visit whose lawful pairs are all arcs
@@ -32,7 +33,7 @@ class StaffingProblem:
     arc_cost: np.ndarray          # int64 per arc
     lawful: list[np.ndarray]
     left_out_cost: np.ndarray     # int64 per visit
-    cost_prefix: bytes = b""      # "assign-v1:SEED_HASH:QUARTER:", to recompute any cost
+    costs: PairCosts | None = None  # the plan's assign rule and keys, to recompute any cost
 
     @property
     def visits(self) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spotcheck.scheduler import fasthash
-from spotcheck.scheduler.fasthash import assign_costs
+from spotcheck.scheduler.costs import PairCosts
 from spotcheck.scheduler.network import NO_ARC_LEFT_OUT, StaffingProblem, contains
 
 
@@ -97,22 +97,18 @@ def _left_out_unproven(problem: StaffingProblem, distance: np.ndarray) -> tuple[
         bound[k] = highest[key]
     slack = problem.left_out_cost[pruned] + distance[pruned] - bound
     loose = pruned[slack < 0]
-    if len(loose) == 0 or not problem.cost_prefix:
+    if len(loose) == 0 or problem.costs is None:
         return tuple(loose.tolist())
-    return _exactly_unproven(problem, distance, officer_distance, loose)
+    return _exactly_unproven(problem, problem.costs, distance, officer_distance, loose)
 
 
-def _exactly_unproven(problem: StaffingProblem, distance: np.ndarray,
+def _exactly_unproven(problem: StaffingProblem, pricing: PairCosts, distance: np.ndarray,
                       officer_distance: np.ndarray, visits: np.ndarray) -> tuple[int, ...]:
     """Return the visits with a left-out pair of negative reduced cost, by exact costs."""
     sizes = np.array([len(problem.lawful[v]) for v in visits.tolist()], dtype=np.int64)
     pair_visit = np.repeat(visits, sizes)
     pair_officer = np.concatenate([problem.lawful[v] for v in visits.tolist()])
-    visit_ids = np.array([problem.visit_ids[v].encode() for v in visits.tolist()],
-                         dtype=np.bytes_)
-    officer_ids = np.array([i.encode() for i in problem.inspector_ids], dtype=np.bytes_)
-    costs = assign_costs(problem.cost_prefix, np.repeat(visit_ids, sizes),
-                         officer_ids[pair_officer])
+    costs = pricing.pairs(pair_visit, pair_officer)
     reduced = costs + distance[pair_visit] - officer_distance[pair_officer]
     width = max(1, len(problem.inspector_ids))
     in_network = contains(problem.arc_visit * width + problem.arc_inspector,

@@ -16,7 +16,7 @@ from spotcheck.scheduler.allocation import Allocation, allocate
 from spotcheck.scheduler.assignment import certify_teams, staff
 from spotcheck.scheduler.draw import Ordering, order_strata, stratum_target, ticket_hex
 from spotcheck.scheduler.eligibility import Stratum, strata_for_quarter
-from spotcheck.scheduler.hashes import normalise_seed, sha256_hex
+from spotcheck.scheduler.hashes import algorithms, assign_rule, normalise_seed, sha256_hex
 from spotcheck.scheduler.network import StaffingProblem
 from spotcheck.scheduler.staffing import StaffingRules
 
@@ -98,11 +98,17 @@ class Plan:
     visits: tuple[VisitRow, ...]
     assignments: tuple[AssignmentRow, ...]
     staffing: StaffingProblem
+    assign: str  # the rule that priced the teams: "assign-v1" or "assign-v2" (DESIGN §6)
 
     @property
     def total_cost(self) -> int:
-        """Return the summed assign-v1 cost of all teams."""
+        """Return the summed cost (by the plan's assign rule) of all teams."""
         return sum(a.cost for a in self.assignments)
+
+    @property
+    def algorithms(self) -> dict[str, str]:
+        """Return the algorithm ids the plan used, as its manifest records them."""
+        return algorithms(self.assign)
 
 
 def _no_hook(stage: str) -> None:
@@ -116,7 +122,8 @@ class TeamsNotOptimal(SpotcheckError):
 def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, seed: str,
                  *, on_stage: StageHook = _no_hook, workers: int | None = None,
                  draws: Draws | None = None,
-                 teams: Mapping[tuple[str, str], Sequence[str]] | None = None) -> Plan:
+                 teams: Mapping[tuple[str, str], Sequence[str]] | None = None,
+                 assign: str | None = None) -> Plan:
     """Return the quarter's plan; a pure function of its arguments.
 
     `on_stage(name)` is called as each stage starts ("eligibility", "draw", "allocation",
@@ -127,9 +134,11 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     PostgreSQL, `models.sql_draw`); they must equal what this function would compute.
     `teams` ((enterprise_id, department) → inspector ids, e.g. a bundle's assignments) are
     checked instead of solved for: the plan uses them if they give every visit team_size
-    distinct lawful officers within capacity and are proven the assign-v1 optimum, and
+    distinct lawful officers within capacity and are proven the minimum-cost ones, and
     TeamsNotOptimal is raised otherwise. That proof needs no solver, so checking a plan
-    costs less than making it.
+    costs less than making it. `assign` is the cost rule of the teams, default the
+    policy's (`assign`, assign-v2 when the policy names none); a bundle that names another
+    in its manifest is checked by that one.
     """
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -137,6 +146,7 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     quarter_text = str(q)
     seed = normalise_seed(seed)
     digest = sha256_hex(seed)
+    rule = assign_rule(assign if assign is not None else policy.assign)
 
     on_stage("eligibility")
     strata = strata_for_quarter(registry, policy, q) if draws is None else draws[0]
@@ -155,18 +165,19 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     officers = [o.inspector_id for o in registry.inspectors]
     if teams is None:
         problem, flows = staff(digest, quarter_text, policy.team_size, visit_ids,
-                               allocation.eligible, officers, rules.capacity,
+                               allocation.eligible, officers, rules.capacity, assign=rule,
                                teams=allocation.teams, workers=workers)
     else:
         given = _given_teams(allocation, visit_ids, officers, rules.capacity,
                              policy.team_size, teams)
         certified = certify_teams(digest, quarter_text, policy.team_size, visit_ids,
                                   allocation.eligible, officers, rules.capacity, given,
-                                  workers=workers)
+                                  assign=rule, workers=workers)
         if certified is None:
             raise TeamsNotOptimal("a cheaper lawful staffing of the visits exists")
         problem, flows = certified
-    plan = _assemble(registry, policy, quarter_text, seed, digest, allocation, problem, flows)
+    plan = _assemble(registry, policy, quarter_text, seed, digest, allocation, problem, flows,
+                     rule)
     on_stage("done")
     return plan
 
@@ -202,7 +213,8 @@ def _given_teams(allocation: Allocation, visit_ids: list[str], officers: list[st
 
 
 def _assemble(registry: Registry, policy: Policy, quarter: str, seed: str, digest: str,
-              allocation: Allocation, problem: StaffingProblem, flows: np.ndarray) -> Plan:
+              allocation: Allocation, problem: StaffingProblem, flows: np.ndarray,
+              rule: str) -> Plan:
     ids = registry.enterprises.ids
     strata_rows: list[StratumRow] = []
     draws: list[DrawRow] = []
@@ -252,4 +264,4 @@ def _assemble(registry: Registry, policy: Policy, quarter: str, seed: str, diges
     return Plan(quarter, seed, digest, policy, tuple(strata_rows),
                 tuple(sorted(draws, key=lambda d: (d.task, d.tier, d.jurisdiction, d.rank))),
                 tuple(sorted(skipped, key=lambda k: (k.task, k.enterprise_id))),
-                tuple(visits), tuple(assignments), problem)
+                tuple(visits), tuple(assignments), problem, rule)
