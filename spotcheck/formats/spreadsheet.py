@@ -27,13 +27,15 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def neutralise_cell(value: str) -> str:
-    """Return `value` as a CSV cell no spreadsheet evaluates: a leading apostrophe if needed."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    """Return `value` as a CSV cell no spreadsheet evaluates: a leading apostrophe if needed
+    (also before a value that already begins with apostrophes and then a formula sign, so
+    that `restore_cell` gives back exactly what was written)."""
+    return f"'{value}" if value.lstrip("'").startswith(FORMULA_STARTS) else value
 
 
 def restore_cell(value: str) -> str:
     """Return the value `neutralise_cell` was given."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+    if value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS):
         return value[1:]
     return value
 
