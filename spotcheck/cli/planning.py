@@ -93,7 +93,8 @@ def demo(ctx: click.Context, out: Path, enterprises: int) -> None:
              "policy, then verifying its bundle from the files alone ...")
     result = bundles.demo(out, enterprises, progress=progress(ctx, "demo"))
     summary = [] if quiet(ctx) else [*plan_summary(result.plan, result.registry), "",
-                                     f"audit bundle written to {result.out}"]
+                                     f"audit bundle written to {result.out}; plan notice and "
+                                     f"drawn list (一公开) to {result.public}"]
     emit(ctx, result, [*summary, *result.verification.lines()], ok=result.verification.ok)
 
 

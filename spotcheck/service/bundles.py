@@ -18,6 +18,7 @@ from spotcheck.formats.bundle import (
     write_bundle,
     zip_folder,
 )
+from spotcheck.formats.public import public_plan, write_public
 from spotcheck.models.events import Event, parse_events_jsonl
 from spotcheck.models.policy import load_policy
 from spotcheck.scheduler.plan import plan_quarter
@@ -105,9 +106,10 @@ def make_keys(folder: PathLike = ".", name: str = "bureau") -> KeyPair:
 
 def demo(out: PathLike = "spotcheck-demo", enterprises: int = 200_000, *,
          progress: Progress | None = None) -> DemoResult:
-    """Plan a quarter for a synthetic city with the shipped policy, write and verify its bundle.
+    """Plan a quarter for a synthetic city with the shipped policy, write and verify its bundle,
+    and publish its plan notice and drawn list into OUT-public.
 
-    A bundle already at `out` (a folder with manifest.json) is replaced.
+    A bundle already at `out` (a folder with manifest.json) is replaced, and so is OUT-public.
     """
     target, progress = Path(out), progress or Progress()
     if target.exists() and (target / "manifest.json").exists():
@@ -123,5 +125,10 @@ def demo(out: PathLike = "spotcheck-demo", enterprises: int = 200_000, *,
     written = write_bundle(bundle, target)
     progress.stage("done")
     report = verify_bundle(written, on_stage=progress.stages("verify"))
+    public = target.with_name(f"{target.name}-public")
+    shutil.rmtree(public, ignore_errors=True)  # the demo's own notice of its last run
+    notice = public_plan(read_bundle(written), written)
+    write_public(notice.files(), public)
     progress.finish()
-    return DemoResult(enterprises, DEMO_QUARTER, DEMO_SEED, written, report, plan, registry)
+    return DemoResult(enterprises, DEMO_QUARTER, DEMO_SEED, written, public, report, plan,
+                      registry)

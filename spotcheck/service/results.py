@@ -178,6 +178,7 @@ class DemoResult(JsonResult):
     quarter: str
     seed: str
     out: Path
+    public: Path  # the plan notice and drawn list (一公开)
     verification: VerificationReport
     plan: Plan = field(repr=False, metadata=INTERNAL)
     registry: Registry = field(repr=False, metadata=INTERNAL)
