@@ -273,3 +273,21 @@ def test_a_year_without_a_schedule_needs_a_calendar_file(tmp_path: Path) -> None
     assert calendar.add_working_days(date(2026, 12, 30), 3) == date(2027, 1, 5)
     assert calendar.is_working_day(date(2027, 2, 20))
     assert not calendar.is_working_day(date(2027, 2, 9))
+
+
+def test_results_commands_on_the_command_line(planned: tuple[str, Path], tmp_path: Path) -> None:
+    """results status exits 1 while a result is overdue; publish results clears it (exit 0)."""
+    db, bundle = planned
+    ok(db, "results", "import", str(results_file(bundle, tmp_path / "r.csv", day="2026-10-09")))
+    late = run(db, "results", "status", "--quarter", "2026Q4", "--json")
+    assert late.exit_code == 1
+    data = json.loads(late.stdout)
+    dues = {d["due_on"] for t in data["tasks"] for d in t["unpublished"]}
+    assert data["ok"] is False and dues == {"2026-11-05"}  # 10-10 is a worked Saturday
+    published = json.loads(ok(db, "publish", "results", "--quarter", "2026Q4", "--out",
+                              str(tmp_path / "pub"), "--json").stdout)
+    assert published["rows"] == len(rows(bundle / "draws.csv"))
+    assert ok(db, "results", "status", "--quarter", "2026Q4").stdout.endswith(
+        "nothing overdue\n")
+    again = run(db, "publish", "results", "--quarter", "2026Q4", "--out", str(tmp_path / "pub"))
+    assert again.exit_code == 1 and "no result is waiting" in again.stderr
