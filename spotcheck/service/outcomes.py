@@ -26,6 +26,7 @@ from spotcheck.models.results import labels
 from spotcheck.service.results import JsonResult
 from spotcheck.store.results import (
     CurrentResult,
+    StoredPlan,
     current_results,
     drawn_pairs,
     quarter_plans,
@@ -95,13 +96,19 @@ class ResultsStatus(JsonResult):
         return lines
 
 
-def results_status(engine: Engine, quarter: str, calendar: WorkCalendar,
-                   today: date) -> ResultsStatus:
-    """Return the quarter's results status: drawn, entered, published, due and overdue."""
+def _active_plans(engine: Engine, quarter: str) -> tuple[str, dict[str, StoredPlan]]:
+    """Return the quarter's name and its active plans, refusing a quarter with none."""
     name = str(Quarter.parse(quarter))
     plans = quarter_plans(engine, name)
     if not plans:
         raise SpotcheckError(f"{name} has no active plan: run `spotcheck plan --quarter {name}`")
+    return name, plans
+
+
+def results_status(engine: Engine, quarter: str, calendar: WorkCalendar,
+                   today: date) -> ResultsStatus:
+    """Return the quarter's results status: drawn, entered, published, due and overdue."""
+    name, plans = _active_plans(engine, quarter)
     with reading(engine) as conn:
         pairs = drawn_pairs(conn, sorted(plans))
         results = current_results(conn, sorted(plans))
@@ -141,10 +148,7 @@ class PublishedResults(JsonResult):
 def publish_results(engine: Engine, quarter: str, out: Path, today: date,
                     actor: str | None) -> PublishedResults:
     """Write the quarter's results not yet published (§10 fields) and record the publication."""
-    name = str(Quarter.parse(quarter))
-    plans = quarter_plans(engine, name)
-    if not plans:
-        raise SpotcheckError(f"{name} has no active plan: run `spotcheck plan --quarter {name}`")
+    name, plans = _active_plans(engine, quarter)
     with reading(engine) as conn:
         results = current_results(conn, sorted(plans))
         due = [r for r in results if r.published_on is None]
