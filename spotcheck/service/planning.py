@@ -52,6 +52,9 @@ from spotcheck.store.transactions import reading
 def created_at_now() -> str:
     """Return the bundle timestamp: SOURCE_DATE_EPOCH when set (reproducible), else now."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and not (epoch.isascii() and epoch.isdigit() and len(epoch) <= 11):
+        raise SpotcheckError(f"SOURCE_DATE_EPOCH={epoch[:40]!r}: not a number of seconds since "
+                             "1970-01-01 UTC (e.g. 1790000000); fix or unset it")
     moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -81,9 +84,20 @@ class _Snapshot:
     draws: Draws | None
 
 
-def _refuse_existing(out: Path) -> None:
-    if out.exists() and (out.is_file() or any(out.iterdir())):
-        raise SpotcheckError(f"{out}: already exists and is not empty; choose another --out")
+def check_out(out: Path) -> None:
+    """Refuse an --out that exists (other than an empty folder) or cannot be made there."""
+    if out.exists() and not out.is_dir():
+        raise SpotcheckError(f"--out {out}: already exists and is not a folder; choose a new "
+                             "folder or .zip name")
+    if out.is_dir() and any(out.iterdir()):
+        raise SpotcheckError(f"--out {out}: already exists and is not empty; choose another")
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SpotcheckError(f"--out {out}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SpotcheckError(f"--out {out}: the folder {parent} is not writable")
 
 
 def _snapshot(engine: Engine, request: PlanRequest, progress: Progress) -> _Snapshot:
@@ -107,7 +121,8 @@ def _snapshot(engine: Engine, request: PlanRequest, progress: Progress) -> _Snap
 
 def plan_and_store(engine: Engine, request: PlanRequest, progress: Progress) -> PlanResult:
     """Plan the quarter from the stored registry, store the plan, write its bundle."""
-    _refuse_existing(request.out)
+    check_out(request.out)
+    created_at = request.created_at or created_at_now()
     if request.sql_draw and engine.dialect.name != "postgresql":
         raise SpotcheckError(f"--engine sql needs a PostgreSQL database (--db is "
                              f"{engine.dialect.name}); use --engine python")
@@ -122,7 +137,12 @@ def plan_and_store(engine: Engine, request: PlanRequest, progress: Progress) -> 
         freeze=snap.chosen.freeze.seq if snap.chosen.freeze else None,
         seed_event=snap.chosen.seed_event.seq if snap.chosen.seed_event else None)
     progress.stage("store and write")
-    superseded = _store_and_write(engine, request, snap, plan, plan_id, files, evidence)
+    try:
+        superseded = _store_and_write(engine, request, snap, plan, plan_id, files, evidence,
+                                      created_at)
+    except OSError as exc:
+        raise SpotcheckError(f"--out {request.out}: the bundle cannot be written there "
+                             f"({exc.strerror}); nothing was stored") from None
     progress.finish()
     return PlanResult(
         plan_id=plan_id, quarter=plan.quarter, seed=plan.seed, seed_hash=plan.seed_hash,
@@ -136,11 +156,10 @@ def plan_and_store(engine: Engine, request: PlanRequest, progress: Progress) -> 
 
 
 def _store_and_write(engine: Engine, request: PlanRequest, snap: _Snapshot, plan: Plan,
-                     plan_id: str, files: dict[str, bytes],
-                     evidence: PlanEvidence) -> str | None:
+                     plan_id: str, files: dict[str, bytes], evidence: PlanEvidence,
+                     created_at: str) -> str | None:
     """Store the plan; its bundle is staged inside the transaction and moved to `out` after."""
     out = request.out
-    created_at = request.created_at or created_at_now()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     staged = staging / out.name

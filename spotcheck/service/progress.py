@@ -26,6 +26,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TextIO
 
+from spotcheck.errors import SpotcheckError
+
 Clock = Callable[[], float]
 
 # Redraw a bar at most this often: a hot loop may call advance() millions of times.
@@ -230,7 +232,12 @@ class TimedProgress(Progress):
                  clock: Clock = time.monotonic) -> None:
         self.inner, self.command, self.path, self.clock = inner, command, path, clock
         self.started = clock()
-        self._record("start")
+        try:
+            self._record("start")
+        except OSError as exc:
+            raise SpotcheckError(f"SPOTCHECK_TIMINGS={path}: cannot append to it "
+                                 f"({exc.strerror}); give a file in a folder that exists, "
+                                 "or unset it") from None
 
     def _record(self, stage: str) -> None:
         line = {"command": self.command, "stage": stage,

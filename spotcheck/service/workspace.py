@@ -79,6 +79,15 @@ def file_sha256(file: Path, progress: Progress | None = None) -> str:
     return sha.hexdigest()
 
 
+def check_input_file(path: Path) -> None:
+    """Refuse a path that is missing or not a regular file (a folder, a pipe, a device)."""
+    if not path.exists():
+        raise SpotcheckError(f"{path}: no such file")
+    if not path.is_file():
+        raise SpotcheckError(f"{path}: not a regular file (a folder, pipe or device); save "
+                             "the data to a file and import that")
+
+
 class Workspace:
     """A spotcheck database: its registry, the seed ceremony, plans and the event log.
 
@@ -115,8 +124,7 @@ class Workspace:
         if kind not in KINDS:
             raise SpotcheckError(f"unknown registry {kind!r}: one of {', '.join(KINDS)}")
         path, progress = Path(file), progress or Progress()
-        if not path.is_file():
-            raise SpotcheckError(f"{path}: no such file")
+        check_input_file(path)
         source = {"file": path.name, "sha256": file_sha256(path, progress)}
         progress.stage("read and validate")  # the readers check each row as they read it
         report = self._import(kind, path, policy, progress,
@@ -227,8 +235,7 @@ class Workspace:
         substitute, or a pair twice. `quarter` settles a task code used in several quarters.
         """
         path, progress = Path(file), progress or Progress()
-        if not path.is_file():
-            raise SpotcheckError(f"{path}: no such file")
+        check_input_file(path)
         source = {"file": path.name, "sha256": file_sha256(path, progress)}
         progress.stage("read and validate")
         records = read_results(path)

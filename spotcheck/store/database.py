@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import SQLModel, create_engine
 
 from spotcheck.errors import DatabaseError
@@ -101,14 +101,30 @@ def open_database(url: str | None = None) -> Engine:
                             "supported; use SQLite or PostgreSQL")
     try:
         engine = get_engine(given)
+        _check_schema(engine, shown_url(given))
         create_db_and_tables(engine)
-    except (OperationalError, InterfaceError) as exc:
+    except DBAPIError as exc:
         reason = " ".join(str(exc.orig).split()) if exc.orig is not None else str(exc)
         raise DatabaseError(f"--db {shown_url(given)}: cannot open the database: "
                             f"{reason}") from None
     except ImportError as exc:
         raise DatabaseError(f"--db {shown_url(given)}: {exc}") from None
     return engine
+
+
+def _check_schema(engine: Engine, shown: str) -> None:
+    """Refuse a database whose tables of spotcheck's names lack spotcheck's columns (another
+    application's database, or a damaged one): spotcheck would fail in the middle of a write."""
+    existing = set(inspect(engine).get_table_names())
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        found = {column["name"] for column in inspect(engine).get_columns(table.name)}
+        missing = sorted(c.name for c in table.columns if c.name not in found)
+        if missing:
+            raise DatabaseError(f"--db {shown}: its table {table.name!r} lacks the column(s) "
+                                f"{', '.join(missing)}: this is not a spotcheck database (or "
+                                "not one of this version); use another database")
 
 
 def _sqlite_engine(url: URL) -> Engine:
