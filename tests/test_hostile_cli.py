@@ -1,0 +1,102 @@
+"""Careless command lines get a one-line message and exit 1, never a traceback, and change
+nothing stored: bad --db, bad --out, bad environment variables, a pipe as an input file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from spotcheck.cli import main
+
+GOOD = Path(__file__).parent / "data" / "good"
+SEED = "20261001-0394857261-5520183746"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    """Run spotcheck with these arguments (and environment additions)."""
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def refused(result: Result, message: str) -> None:
+    """Require exit 1, the message on one line of standard error, and no traceback."""
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def loaded(tmp_path: Path) -> str:
+    """Return the URL of an SQLite database with the good registry imported."""
+    url = f"sqlite:///{tmp_path / 'spotcheck.db'}"
+    for kind in ("enterprises", "inspectors", "conflicts", "history"):
+        assert run("--db", url, "import", kind, str(GOOD / f"{kind}.csv")).exit_code == 0
+    return url
+
+
+def dump(url: str) -> list[str]:
+    """Return the SQLite database as SQL text, to compare before and after."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        return list(connection.iterdump())
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("not a url", "is not a database URL"),
+    ("mysql://user@localhost/db", "the mysql database is not supported"),
+    ("postgresql://nobody@127.0.0.1:1/none", "cannot open the database"),
+    ("sqlite:////nonexistent-folder/x.db", "cannot open the database"),
+])
+def test_bad_database_urls(url: str, message: str) -> None:
+    """Malformed, unsupported, unreachable and unopenable databases are one line each."""
+    refused(run("--db", url, "init"), message)
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    """A text file, or another application's SQLite file, is refused and left as it was."""
+    text = tmp_path / "notes.db"
+    text.write_text("not a database\n")
+    refused(run("--db", f"sqlite:///{text}", "init"), "file is not a database")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE plan (x INTEGER)")
+    before = dump(f"sqlite:///{other}")
+    refused(run("--db", f"sqlite:///{other}", "init"), "not a spotcheck database")
+    assert dump(f"sqlite:///{other}") == before
+
+
+@pytest.mark.parametrize("out", ["below-a-file/plan", "/dev/null", "a-file"])
+def test_bad_out_changes_nothing(tmp_path: Path, out: str) -> None:
+    """An --out below a file, a device, or an existing file: refused, nothing stored."""
+    url = loaded(tmp_path)
+    (tmp_path / "below-a-file").write_text("x")
+    (tmp_path / "a-file").write_text("x")
+    target = out if out.startswith("/") else str(tmp_path / out)
+    before = dump(url)
+    refused(run("--db", url, "plan", "--quarter", "2026Q4", "--seed", SEED, "--out", target),
+            "--out")
+    assert dump(url) == before
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("SOURCE_DATE_EPOCH", "yesterday", "SOURCE_DATE_EPOCH"),
+    ("SPOTCHECK_TIMINGS", "/nonexistent-folder/timings.jsonl", "SPOTCHECK_TIMINGS"),
+])
+def test_bad_environment_changes_nothing(tmp_path: Path, variable: str, value: str,
+                                         message: str) -> None:
+    """A bad SOURCE_DATE_EPOCH or SPOTCHECK_TIMINGS is named; the plan is not stored."""
+    url = loaded(tmp_path)
+    before = dump(url)
+    refused(run("--db", url, "plan", "--quarter", "2026Q4", "--seed", SEED, "--out",
+                str(tmp_path / "plan"), env={variable: value}), message)
+    assert dump(url) == before and not (tmp_path / "plan").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
+def test_a_pipe_is_refused_without_hanging(tmp_path: Path) -> None:
+    """A FIFO given as the file to import is refused at once (nobody writes to it)."""
+    pipe = tmp_path / "history.csv"
+    os.mkfifo(pipe)
+    refused(run("--db", f"sqlite:///{tmp_path / 'a.db'}", "import", "history", str(pipe)),
+            "not a regular file")
