@@ -23,8 +23,21 @@ class RowProblem:
         where = self.file if self.row is None else f"{self.file}:{self.row}"
         if self.column is None:
             return f"{where}: {self.reason}"
-        shown = "" if self.value is None else f" value {self.value!r}"
-        return f"{where}: column {self.column!r}{shown}: {self.reason}"
+        shown = "" if self.value is None else f" value {shown_value(self.value)}"
+        return f"{where}: column {shown_value(self.column)}{shown}: {self.reason}"
+
+
+SHOWN_CHARACTERS = 80  # a value longer than this is cut when echoed in a message
+
+
+def shown_value(value: str) -> str:
+    """Return a value as a message shows it: quoted, and cut if long (saying how long)."""
+    if len(value) <= SHOWN_CHARACTERS:
+        return repr(value)
+    return f"{value[:SHOWN_CHARACTERS]!r}… ({len(value):,} characters)"
+
+
+PROBLEMS_SHOWN = 200  # problems in a message; the CLI writes the full list to a file
 
 
 class InvalidInputError(SpotcheckError):
@@ -36,11 +49,15 @@ class InvalidInputError(SpotcheckError):
         self.problems = problems
         self.headline = headline
         lines = [headline] if headline else []
-        limit = 200
-        lines += [str(p) for p in problems[:limit]]
-        if len(problems) > limit:
-            lines.append(f"... and {len(problems) - limit} more problems")
+        lines += [str(p) for p in problems[:PROBLEMS_SHOWN]]
+        if len(problems) > PROBLEMS_SHOWN:
+            lines.append(f"... and {len(problems) - PROBLEMS_SHOWN:,} more problem(s)")
         super().__init__("\n".join(lines))
+
+    def full_list(self) -> str:
+        """Return every problem, one per line (the message shows the first PROBLEMS_SHOWN)."""
+        return "\n".join([*([self.headline] if self.headline else []),
+                          *(str(p) for p in self.problems)]) + "\n"
 
 
 class PolicyError(InvalidInputError):

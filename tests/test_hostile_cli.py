@@ -100,3 +100,24 @@ def test_a_pipe_is_refused_without_hanging(tmp_path: Path) -> None:
     os.mkfifo(pipe)
     refused(run("--db", f"sqlite:///{tmp_path / 'a.db'}", "import", "history", str(pipe)),
             "not a regular file")
+
+
+def test_long_values_are_cut_and_every_bad_row_is_listed(tmp_path: Path) -> None:
+    """A huge bad value is echoed cut to a readable length; past 200 bad rows the message
+    says so and the full list of every bad row is written to a file."""
+    rows = ["enterprise_id,task,department,inspected_on"]
+    rows += [f"BAD{i:05d},GS,SCJG,2026-01-01" for i in range(300)]
+    rows.append("X" * 120_000 + ",GS,SCJG,2026-01-01")
+    bad = tmp_path / "history.csv"
+    bad.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        result = run("--db", f"sqlite:///{tmp_path / 'a.db'}", "import", "history", str(bad))
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 1 and len(result.stderr) < 60_000
+    assert "... and 101 more problem(s)" in result.stderr
+    listing = (tmp_path / "spotcheck-problems.txt").read_text("utf-8").splitlines()
+    assert len(listing) == 1 + 301 and listing[-1].startswith(f"{bad}:302: column")
+    assert "(120,000 characters)" in listing[-1] and len(listing[-1]) < 400

@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from spotcheck.errors import InvalidInputError, SpotcheckError
+from spotcheck.errors import PROBLEMS_SHOWN, InvalidInputError, SpotcheckError
 from spotcheck.service.progress import Progress, progress_for
 from spotcheck.service.results import JsonResult, json_value
 from spotcheck.service.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
+PROBLEMS_FILE = "spotcheck-problems.txt"  # in the current folder, when a file has many problems
 
 
 def workspace(ctx: click.Context) -> Workspace:
@@ -84,7 +86,15 @@ def fail(ctx: click.Context | None, exc: BaseException) -> NoReturn:
         problems = [str(p) for p in exc.problems] if isinstance(exc, InvalidInputError) else []
         print_json({"ok": False, "error": type(exc).__name__, "message": str(exc),
                     "problems": problems})
-    click.echo(f"spotcheck: {exc}", err=True)
+    message = str(exc)
+    if isinstance(exc, InvalidInputError) and len(exc.problems) > PROBLEMS_SHOWN:
+        listing = Path(PROBLEMS_FILE)
+        try:
+            listing.write_text(exc.full_list(), encoding="utf-8")
+            message += f"\nthe full list of {len(exc.problems):,} problems: {listing.resolve()}"
+        except OSError as error:
+            message += f"\n(the full list could not be written to {listing}: {error.strerror})"
+    click.echo(f"spotcheck: {message}", err=True)
     sys.exit(1)
 
 
