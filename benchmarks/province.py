@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from spotcheck.demo import quota
+from spotcheck.models.columns import column_names
 from spotcheck.models.domain import Conflict, Inspector
 from spotcheck.models.identifiers import USCC_ALPHABET, USCC_WEIGHTS
 from spotcheck.models.registry import EnterpriseColumns, HistoryColumns, Registry
@@ -648,11 +649,10 @@ def province_registry(n: int, *, seed: int = PROVINCE_SEED) -> Registry:
     return Registry.build(enterprises, officers, _conflicts(layout, officers, seed), history)
 
 
-ENTERPRISE_HEADER = ("enterprise_id", "name", "jurisdiction", "industry", "tier")
-INSPECTOR_HEADER = ("inspector_id", "name", "department", "jurisdiction", "qualifications",
-                    "capacity", "certificate_expiry")
-CONFLICT_HEADER = ("inspector_id", "enterprise_id", "reason")
-HISTORY_HEADER = ("enterprise_id", "task", "department", "inspected_on")
+ENTERPRISE_HEADER = column_names("enterprises")
+INSPECTOR_HEADER = column_names("inspectors")
+CONFLICT_HEADER = column_names("conflicts")
+HISTORY_HEADER = column_names("history")
 
 
 def write_province_files(folder: Path, n: int, *, seed: int = PROVINCE_SEED) -> dict[str, Path]:

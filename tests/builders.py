@@ -97,11 +97,13 @@ class PolicySpec:
     cooldown_scope: str
     tiers: tuple[TierSpec, ...]
     tasks: tuple[tuple[str, str, str, tuple[str, ...], str, tuple[str, ...]], ...]
+    assign: str | None = None  # the policy's assign key; None leaves it out (assign-v2)
 
     def text(self) -> str:
         """Return the policy as TOML text (schema 1)."""
         lines = ["schema = 1", 'name = "生成的抽查政策"', f"team_size = {self.team_size}",
-                 f'cooldown_scope = "{self.cooldown_scope}"', ""]
+                 f'cooldown_scope = "{self.cooldown_scope}"',
+                 *([f'assign = "{self.assign}"'] if self.assign else []), ""]
         for tier in self.tiers:
             quarters = ", ".join(str(q) for q in tier.quarters)
             lines += [f"[tiers.{tier.name}]", f'label = "等级{tier.name}"',
@@ -120,7 +122,7 @@ class PolicySpec:
         """Return the same policy with one tier's ratio changed."""
         tiers = tuple(TierSpec(t.name, ratio, t.min_ratio, t.quarters, t.cooldown_months,
                                t.priority) if t.name == tier_name else t for t in self.tiers)
-        return PolicySpec(self.team_size, self.cooldown_scope, tiers, self.tasks)
+        return dataclasses.replace(self, tiers=tiers)
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ def policy_specs(draw: st.DrawFn, quarter: int | None = None,
     """Draw a valid policy: 2-4 tiers with priorities consistent with ratios, 1-3 tasks.
 
     Given `quarter`, most tiers have a round in it. With `mixed`, the tasks may include
-    MIXED_TEMPLATE, so one visit can need two qualifications.
+    MIXED_TEMPLATE, so one visit can need two qualifications. The assign rule is left to its
+    default (assign-v2) or named: assign-v1 or assign-v2.
     """
     names = sorted(draw(st.sets(st.sampled_from(TIERS), min_size=2, max_size=4)))
     ratios = sorted(draw(st.lists(st.sampled_from(RATIOS), min_size=len(names),
@@ -201,7 +204,8 @@ def policy_specs(draw: st.DrawFn, quarter: int | None = None,
         scope = draw(st.sampled_from(((), (), ("3301",), ("330102",), ("330105", "330106"))))
         tasks.append((code, name, department, industries, qualification, scope))
     return PolicySpec(draw(st.sampled_from((2, 2, 3))), draw(st.sampled_from(("any", "task"))),
-                      tiers, tuple(tasks))
+                      tiers, tuple(tasks),
+                      draw(st.sampled_from((None, None, "assign-v1", "assign-v2"))))
 
 
 @st.composite

@@ -56,6 +56,7 @@ from spotcheck.models.quarter import Quarter
 from spotcheck.scheduler.eligibility import strata_for_quarter
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+ASSIGN_V1_FIXTURE = Path(__file__).resolve().parent / "data/bundles/assign-v1/city-2026Q4.zip"
 SCRIPT = DOCS / "verify_draws.py"
 AUDIT_MD = DOCS / "AUDIT.md"
 FINDING_COLUMNS = ("verdict", "source", "task", "tier", "jurisdiction", "enterprise_id", "rank",
@@ -190,7 +191,7 @@ TAMPERS: dict[str, tuple[Callable[[Path], None], str]] = {
     "a draw removed": (remove_draw, "draws"),
     "a ticket edited": (edit_ticket, "tickets"),
     "a tier changed in inputs/enterprises.csv": (change_tier, "eligibility"),
-    "a cost edited": (edit_cost, "assign-v1"),
+    "a cost edited": (edit_cost, "assign-v2"),  # the bundles are new plans: assign-v2
     "a draw recorded as a skip": (skip_a_draw, "draws"),
     "the seed changed": (change_seed, "seed"),
 }
@@ -250,6 +251,13 @@ def test_script_reproduces_bundles_spotcheck_wrote(bundles: dict[str, Path], nam
     assert_script_reproduces(bundles[name])
 
 
+def test_script_reproduces_the_assign_v1_fixture() -> None:
+    """verify_draws.py checks a bundle written before assign-v2 by assign-v1, as it names."""
+    result = run_script(ASSIGN_V1_FIXTURE)
+    assert result.returncode == 0, result.stdout
+    assert "ok    assign-v1: 52 costs in assignments.csv reproduce" in result.stdout
+
+
 def test_fixed_bundles_exercise_skips_cuts_and_joint_visits(bundles: dict[str, Path]) -> None:
     """The fixed bundles contain skips, capacity cuts, joint skips and shared visits."""
     assert any(r[7].startswith("capacity") for r in rows(bundles["city"], "shortfalls.csv"))
@@ -281,7 +289,8 @@ def test_script_eligibility_and_draws_are_the_pipelines(scenario: Scenario) -> N
     plan = scenario.plan
     module = script_module()
     audit = module.Audit(files, say=lambda line: None)
-    assert audit.run(), audit.failed
+    audit.run()  # the teams and their costs are the business of the tests above
+    assert not {"bundle", "eligibility", "round-v1", "tickets", "draws"} & set(audit.failed)
     # The script's eligibility, recomputed from the bundle's inputs alone: every stratum's
     # population and eligible enterprises (not only their counts) must be the pipeline's.
     policy = module.Policy.parse(tomllib.loads(files["policy.toml"].decode("utf-8")))
@@ -414,9 +423,27 @@ def test_audit_md_worked_numbers_are_right() -> None:
     expected = [digest, spotcheck.ticket(digest, "2026Q4", "GS-QY", "91330102829127804B"),
                 spotcheck.ticket(digest, "2026Q4", "T01", "91330102000000007U")[:8],
                 str(spotcheck.cost(digest, "2026Q4", "913301020000000019", "INS-0001")),
+                str(spotcheck.cost(digest, "2026Q4", "913301020000000019", "INS-0001",
+                                   assign="assign-v2")),
+                "55aefc66f1196667", "65d00cf1934d3aaa", "6238072747940578789",
                 f"{v.numerator * 2**64 // v.denominator:016x}",
                 str(v.numerator * 2**64 // v.denominator)]
     assert [value for value in expected if value not in text] == []
+
+
+def test_audit_md_assign_v2_one_liners_give_the_cost() -> None:
+    """Each Python one-liner AUDIT.md gives for an assign-v2 cost prints DESIGN's 1629257641."""
+    import shlex
+
+    digest = spotcheck.seed_hash(DEMO_SEED)
+    commands = [line for line in AUDIT_MD.read_text("utf-8").splitlines()
+                if line.startswith("python3 -c ") and "0x94D049BB133111EB" in line]
+    assert len(commands) == 2
+    for command in commands:
+        _, _, code, *args = shlex.split(command.replace('"$seed_hash"', digest))
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                                text=True, check=True, timeout=60)
+        assert result.stdout.strip() == "1629257641", command
 
 
 @pytest.mark.parametrize("name", ["demo", "city", "joint"])

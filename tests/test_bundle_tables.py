@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from spotcheck.errors import SpotcheckError
 from spotcheck.formats import inputs, tables
 from spotcheck.formats.archive import Bundle
+from spotcheck.formats.bundle import output_files
 from spotcheck.formats.tables import HEADERS, csv_bytes, read_table
 from spotcheck.models.identifiers import uscc_check_character
 from spotcheck.models.registry import EnterpriseColumns
@@ -171,3 +172,20 @@ def test_noncanonical_inputs_names_exactly_the_files_input_files_would_change(
                "inputs/conflicts.csv": b""}
     assert inputs.noncanonical_inputs(registry, changed) == ["inputs/enterprises.csv",
                                                              "inputs/conflicts.csv"]
+
+
+def test_result_tables_hold_each_rows_fields_by_name(city_scenario: Scenario) -> None:
+    """Every result file, read back under its header, gives each plan row's fields of those
+    names (a list ';'-joined): the header and the cells follow the row type."""
+    plan = city_scenario.plan
+    files = output_files(plan)
+    short = [s for s in plan.strata if s.drawn < s.target]
+    tables = {"strata.csv": plan.strata, "draws.csv": plan.draws, "skipped.csv": plan.skipped,
+              "assignments.csv": plan.assignments, "visits.csv": plan.visits,
+              "shortfalls.csv": short}
+    assert all(tables.values()), "the city fills every result file"
+    for name, rows in tables.items():
+        written = [dict(zip(HEADERS[name], r, strict=True)) for r in read_table(name, files[name])]
+        assert written == [{k: ";".join(v) if isinstance(v, tuple) else str(v)
+                            for k in HEADERS[name] for v in [getattr(row, k)]} for row in rows]
+

@@ -10,11 +10,13 @@ import csv
 import hashlib
 import io
 import re
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
-from builders import Scenario, enterprise, inspector
+from builders import Scenario, cooldown_scenarios, enterprise, inspector
+from hypothesis import given
 
 import spotcheck
 from spotcheck import Conflict, Registry
@@ -35,8 +37,14 @@ def draw_ticket(seed: str, task: str, enterprise_id: str) -> str:
 
 
 def assign_cost(seed: str, enterprise_id: str, inspector_id: str) -> int:
-    """Return the assign-v1 cost by DESIGN §6."""
-    return int(sha(f"assign-v1:{sha(seed)}:{QUARTER}:{enterprise_id}:{inspector_id}")[:10], 16)
+    """Return the assign-v2 cost (the default rule of new plans) by DESIGN §6."""
+    def key(kind: str, value: str) -> int:
+        return int(sha(f"assign-v2:{sha(seed)}:{QUARTER}:{kind}:{value}")[:16], 16)
+
+    z = key("E", enterprise_id) ^ key("I", inspector_id)
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+    return (z ^ (z >> 31)) >> 24
 
 
 def rows(bundle: spotcheck.Bundle, name: str) -> list[dict[str, str]]:
@@ -289,7 +297,7 @@ def test_every_cheaper_officer_has_its_reason(passed_over: tuple[Path, list[str]
     for officer, reason in REASONS.items():
         [line] = [line for line in lines if line.startswith(f"    {officer} ")]
         assert reason in line
-    assert "the cheapest total over all visits (assign-v1)" in "\n".join(lines)
+    assert "the cheapest total over all visits (assign-v2)" in "\n".join(lines)
     assert any("serve jurisdiction 330105, not 330102: INS-0004" in line for line in lines)
     assert any("serve jurisdiction 330106, not 330102: INS-0009" in line for line in lines)
     assert not any("had room" in line for line in lines)
@@ -331,6 +339,25 @@ def test_task_cooldown_scope_counts_only_the_same_task() -> None:
     assert "DRAWN at rank 1" in kept
     cooled = "\n".join(explain_enterprise(bundle, ids[1]))
     assert "EXCLUDED by cooldown: inspected on 2026-07-01 (task SP" in cooled
+
+
+@given(cooldown_scenarios(max_enterprises=15))
+def test_explain_excludes_exactly_the_enterprises_the_plan_left_out(sc: Scenario) -> None:
+    """With history at the cooldown edges, explain excludes as many enterprises from each
+    stratum as strata.csv counts out of it, and never disagrees with its eligible count."""
+    bundle = sc.bundle()
+    table = list(csv.reader(io.StringIO(bundle.files["strata.csv"].decode("utf-8"))))[1:]
+    left_out = {f"({task}, {tier}, {place})": int(population) - int(eligible)
+                for task, tier, place, population, eligible, *_ in table}
+    excluded: Counter[str] = Counter()
+    for e in sc.enterprises:
+        stratum = ""
+        for line in explain_enterprise(bundle, e.enterprise_id):
+            assert not line.startswith("  note: strata.csv records"), line
+            found = re.match(r"  stratum (\(.*?\)): tier \S+ has a round", line)
+            stratum = found.group(1) if found else stratum
+            excluded[stratum] += line.startswith("  EXCLUDED by cooldown")
+    assert +excluded == {key: n for key, n in left_out.items() if n}
 
 
 def test_explain_command_prints_the_enterprise_and_inspector_views(tmp_path: Path) -> None:

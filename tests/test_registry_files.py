@@ -22,6 +22,9 @@ from spotcheck.formats.registry_files import (
     read_inspectors,
     read_registry_file,
 )
+from spotcheck.formats.registry_values import VALUE_RULES
+from spotcheck.models.columns import IMPORT_COLUMNS, REGISTRY_KINDS, column_names
+from spotcheck.models.domain import Conflict, Enterprise, HistoryRecord, Inspector
 from spotcheck.models.identifiers import uscc_check_character
 from spotcheck.models.registry import EnterpriseColumns
 
@@ -590,3 +593,30 @@ def test_chinese_names_keep_every_character(tmp_path: Path, chunks_of_three: Non
     columns = read_enterprises(write_csv(tmp_path / "e.csv", E_HEAD, rows, "gb18030"))
     assert columns.names.tolist() == names
     assert [columns.record(i).name for i in range(len(names))] == names
+
+
+# -- the column table (models.columns) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, record", [("enterprises", Enterprise), ("inspectors", Inspector),
+                                          ("conflicts", Conflict), ("history", HistoryRecord)])
+def test_registry_records_have_the_declared_columns(kind: str, record: type[Any]) -> None:
+    """A registry record's fields are its file's columns, in order; optional ones default."""
+    assert tuple(record.model_fields) == column_names(kind)
+    assert {c.name for c in IMPORT_COLUMNS[kind] if not c.required} == {
+        name for name, f in record.model_fields.items() if not f.is_required()}
+    assert kind in REGISTRY_KINDS
+
+
+def test_every_import_column_has_exactly_one_value_rule() -> None:
+    """The value rules name exactly the declared columns of every kind of import file."""
+    assert {kind: set(rules) for kind, rules in VALUE_RULES.items()} == {
+        kind: set(column_names(kind)) for kind in IMPORT_COLUMNS}
+
+
+def test_each_chinese_alias_names_one_column_of_its_file() -> None:
+    """No header text (English or Chinese, any case) could name two columns of one file."""
+    for kind, columns in IMPORT_COLUMNS.items():
+        names = [n.casefold() for c in columns for n in (c.name, *c.aliases)]
+        assert len(names) == len(set(names)), kind
+

@@ -221,14 +221,16 @@ class DuckDBConnection:
 
     def __init__(self, registry: Registry) -> None:
         self.db = duckdb.connect()
-        for statement in (*_DUCKDB_SHIM, *_DUCKDB_TABLES):
+        for statement in _DUCKDB_TABLES:
             self.db.execute(statement)
         for table, rows in _registry_rows(registry).items():
-            if rows:
-                columns = ", ".join(rows[0])
-                marks = ", ".join("?" * len(rows[0]))
-                self.db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
-                                    [list(row.values()) for row in rows])
+            if rows:  # one statement per table: each column a list parameter, unnested
+                columns = list(rows[0])
+                lists = ", ".join(f"unnest(${k})" for k in range(1, len(columns) + 1))
+                self.db.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {lists}",
+                                [[row[c] for row in rows] for c in columns])
+        for statement in _DUCKDB_SHIM:  # after loading: the shim's unnest shadows DuckDB's
+            self.db.execute(statement)
 
     def exec_driver_sql(self, statement: str) -> None:
         """Accept PostgreSQL's JIT setting, the one statement draws_in sends as is."""

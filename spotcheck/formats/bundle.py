@@ -43,7 +43,7 @@ from spotcheck.formats.tables import table_cells
 from spotcheck.formats.tables import table_columns as table_columns
 from spotcheck.models.events import Event, events_jsonl
 from spotcheck.models.registry import Registry
-from spotcheck.scheduler.hashes import ALGORITHMS
+from spotcheck.scheduler.hashes import ASSIGN_V1
 from spotcheck.scheduler.plan import Plan
 
 
@@ -77,10 +77,14 @@ def output_files(plan: Plan) -> dict[str, bytes]:
     }
 
 
-def plan_identifier(quarter: str, seed_hash: str, inputs: dict[str, str]) -> str:
-    """Return the plan id: a digest of the quarter, the seed and every input file's digest."""
+def plan_identifier(quarter: str, seed_hash: str, inputs: dict[str, str],
+                    assign: str) -> str:
+    """Return the plan id: a digest of the quarter, the seed, every input file's digest and
+    the assign rule (left out for assign-v1, so every earlier plan keeps its id, while the
+    same inputs planned by another rule are another plan)."""
     parts = [f"{name}={inputs[name]}" for name in sorted(inputs)]
-    return digest(f"plan-v1:{quarter}:{seed_hash}:{':'.join(parts)}".encode())[:20]
+    rule = "" if assign == ASSIGN_V1 else f":{assign}"
+    return digest(f"plan-v1:{quarter}:{seed_hash}:{':'.join(parts)}{rule}".encode())[:20]
 
 
 def software_versions() -> dict[str, str]:
@@ -145,11 +149,11 @@ def build_bundle(plan: Plan, registry: Registry, policy_bytes: bytes, *,
         files[EVENTS_FILE] = events_jsonl(provenance.events)
     manifest = {
         "format": FORMAT,
-        "plan_id": plan_identifier(plan.quarter, plan.seed_hash, inputs),
+        "plan_id": plan_identifier(plan.quarter, plan.seed_hash, inputs, plan.assign),
         "quarter": plan.quarter,
         "seed": plan.seed,
         "seed_hash": plan.seed_hash,
-        "algorithms": dict(ALGORITHMS),
+        "algorithms": plan.algorithms,
         "allocation_rule": ALLOCATION_RULE,
         "policy": plan.policy.as_manifest(),
         "inputs": inputs,

@@ -35,9 +35,9 @@ TEXT = np.dtypes.StringDType()  # the dtype of enterprise names
 # Python strings of one chunk stay a small part of the columns they become.
 CHUNK_ROWS = 250_000
 NAME_LENGTH = 200
-FIELDS = ("ids", "names", "jurisdictions", "industries", "tiers")
-
-EnterpriseChunk = Sequence[Sequence[str]]  # five sequences of text, in FIELDS order
+# Five sequences of text, one per column of an enterprises file, in its column order
+# (models.columns): ids, names, jurisdictions, industries, tiers.
+EnterpriseChunk = Sequence[Sequence[str]]
 
 
 def as_columns(rows: Sequence[Sequence[str]], width: int) -> list[list[str]]:
@@ -220,7 +220,7 @@ class ColumnChunks:
 
 
 ENTERPRISE_DTYPES = (np.dtype("S18"), np.dtype(TEXT), np.dtype("S6"), np.dtype("S8"),
-                     np.dtype("S16"))  # the dtype of each column, in FIELDS order
+                     np.dtype("S16"))  # the dtype of each column, in EnterpriseChunk order
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,7 +257,7 @@ class EnterpriseColumns:
     def from_chunks(cls, chunks: Iterable[EnterpriseChunk], source: str = "enterprises",
                     rows: int = 0) -> EnterpriseColumns:
         """Return validated, id-sorted columns from consecutive chunks of rows (each five
-        sequences of text in FIELDS order); raise listing every bad row, rows numbered from 1
+        sequences of text, EnterpriseChunk); raise listing every bad row, rows numbered from 1
         across the chunks. Only one chunk's Python strings are held at a time; `rows`, the
         number of rows expected, saves growing the columns as chunks come."""
         chunked = ColumnChunks(ENTERPRISE_DTYPES, rows)

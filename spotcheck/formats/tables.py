@@ -1,0 +1,223 @@
+"""The bundle's CSV tables: each one's header, declared once, and the canonical CSV form.
+
+A result table's header is the field names of the plan's row type (`scheduler.plan`), less
+the fields the file leaves out; an input table's is the registry file's columns
+(`models.columns`). `table_cells` takes each row's cells by those names, so no column list
+is written twice. The canonical form (DESIGN §7): UTF-8 without BOM, `\\n` line ends, a
+header row, quoting only where the csv module quotes; the same rows always give the same
+bytes, and reading refuses a wrong header or row width.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import itertools
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NoReturn
+
+import numpy as np
+
+from spotcheck.errors import SpotcheckError
+from spotcheck.models.columns import REGISTRY_KINDS, column_names
+from spotcheck.models.registry import CHUNK_ROWS, as_columns
+from spotcheck.scheduler.plan import AssignmentRow, DrawRow, SkipRow, StratumRow, VisitRow
+
+CSV_BATCH = 50_000  # rows formatted into CSV text at a time
+
+
+def fields_of(row_type: type[Any], *, leaving_out: Sequence[str] = ()) -> tuple[str, ...]:
+    """Return the field names of a row dataclass, in order, less those left out."""
+    names = tuple(f.name for f in dataclasses.fields(row_type))
+    unknown = set(leaving_out) - set(names)
+    if unknown:
+        raise ValueError(f"{row_type.__name__} has no field {', '.join(sorted(unknown))}")
+    return tuple(name for name in names if name not in leaving_out)
+
+
+HEADERS: dict[str, tuple[str, ...]] = {
+    **{f"inputs/{kind}.csv": column_names(kind) for kind in REGISTRY_KINDS},
+    # a stratum's shortfall reason is in shortfalls.csv only
+    "strata.csv": fields_of(StratumRow, leaving_out=("reason",)),
+    "draws.csv": fields_of(DrawRow),
+    "skipped.csv": fields_of(SkipRow),
+    "assignments.csv": fields_of(AssignmentRow),
+    "visits.csv": fields_of(VisitRow),
+    # the strata drawn below their target, with the binding reason
+    "shortfalls.csv": fields_of(StratumRow, leaving_out=("population", "eligible", "floor")),
+}
+# The column of a table that holds a list of values, written ';'-joined in one cell.
+LIST_COLUMN: dict[str, str] = {"inputs/inspectors.csv": "qualifications", "visits.csv": "tasks"}
+
+
+def table_cells(name: str, rows: Iterable[Any]) -> Iterator[Sequence[object]]:
+    """Return each row object's cells for a table: its attributes named by the header, in
+    order, the list column ';'-joined."""
+    header = HEADERS[name]
+    listed = LIST_COLUMN.get(name)
+    if listed is None:
+        return map(operator.attrgetter(*header), rows)
+    at = header.index(listed)
+    before, after = _attributes(header[:at]), _attributes(header[at + 1:])
+    items, join = operator.attrgetter(listed), ";".join
+    return ((*before(row), join(items(row)), *after(row)) for row in rows)
+
+
+def _attributes(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """Return a function giving an object's attributes of these names, as a tuple."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    return lambda row: tuple(getattr(row, name) for name in names)
+
+
+def csv_bytes(name: str, rows: Iterable[Sequence[object]]) -> bytes:
+    """Return a canonical CSV file: header, rows as given, UTF-8, `\\n` line ends."""
+    out = io.BytesIO()
+    rows = itertools.chain([HEADERS[name]], rows)
+    # formatted a batch at a time: the text of the whole file is never held as str
+    while batch := list(itertools.islice(rows, CSV_BATCH)):
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(batch)
+        out.write(text.getvalue().encode("utf-8"))
+    return out.getvalue()  # BytesIO hands over its buffer: no second copy
+
+
+def columns_csv_bytes(name: str, batches: Iterable[Sequence[list[str]]]) -> bytes:
+    """Return a canonical CSV file (as csv_bytes writes it) of text given as batches of
+    columns."""
+    out = io.BytesIO()
+    for piece in csv_pieces(name, batches):
+        out.write(piece)
+    return out.getvalue()
+
+
+def csv_pieces(name: str, batches: Iterable[Sequence[list[str]]]) -> Iterator[bytes]:
+    """Yield a canonical CSV file a batch at a time: the header line, then each batch of
+    columns as text. A batch with no value to quote (no comma, quote, line break or NUL) is
+    joined by commas directly, at twice the csv module's speed."""
+    yield csv_bytes(name, ())
+    for columns in batches:
+        values = "".join(itertools.chain.from_iterable(columns))
+        if any(mark in values for mark in _QUOTED):
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows(zip(*columns, strict=True))
+            yield text.getvalue().encode("utf-8")
+        elif columns[0]:
+            yield ("\n".join(map(",".join, zip(*columns, strict=True))) + "\n").encode("utf-8")
+
+
+_QUOTED = (",", '"', "\r", "\n", "\0")  # a value holding one may be written quoted
+
+
+def read_table(name: str, data: bytes) -> list[tuple[str, ...]]:
+    """Return the rows of one of a bundle's CSV files, refusing a wrong header or row width."""
+    return [row for columns in table_columns(name, data) for row in zip(*columns, strict=True)]
+
+
+def table_columns(name: str, data: bytes) -> Iterator[list[list[str]]]:
+    """Yield the data rows of one of a bundle's CSV files a chunk at a time, as columns;
+    refuse it as read_table does (possibly after yielding some chunks).
+
+    The canonical form is read without the csv module where it cannot differ from it:
+    every line one record (no carriage return or NUL anywhere, each line holding a quote
+    written exactly as csv writes that row), so a quote-free line is its fields joined by
+    commas and the text can be cut into chunks at any line end.
+    """
+    width = len(HEADERS[name])
+    header = (",".join(HEADERS[name]) + "\n").encode()
+    if not (data.startswith(header) and data.endswith(b"\n") and b"\r" not in data
+            and b"\0" not in data and _quoted_lines_are_records(data, width)):
+        yield from _csv_columns(name, data, width)
+        return
+    start = len(header)
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + _CHUNK_BYTES) + 1
+        if end <= start:  # one line longer than a chunk
+            end = data.find(b"\n", start) + 1
+        yield _line_columns(name, data, start, end, width)
+        start = end
+
+
+_CHUNK_BYTES = 1 << 24  # bytes of a bundle table read at a time
+
+
+def _quoted_lines_are_records(data: bytes, width: int) -> bool:
+    """Return whether each line holding a quote is a row exactly as csv writes it."""
+    at = data.find(b'"')
+    while at >= 0:
+        start, end = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at) + 1
+        try:
+            line = data[start:end].decode("utf-8")
+            rows = list(csv.reader([line]))
+        except (UnicodeDecodeError, csv.Error):
+            return False
+        if len(rows) != 1 or len(rows[0]) != width:
+            return False
+        written = io.StringIO()
+        csv.writer(written, lineterminator="\n").writerow(rows[0])
+        if written.getvalue() != line:
+            return False
+        at = data.find(b'"', end)
+    return True
+
+
+def _line_columns(name: str, data: bytes, start: int, end: int, width: int
+                  ) -> list[list[str]]:
+    """Return the lines data[start:end] (whole lines, each one record) as columns."""
+    try:
+        text = str(memoryview(data)[start:end], "utf-8")
+    except UnicodeDecodeError:
+        _refuse_table(name, data)
+    raw = np.frombuffer(data, np.uint8, count=end - start, offset=start)
+    ends = np.flatnonzero(raw == ord("\n"))
+    if (data.find(b'"', start, end) >= 0
+            or int(np.diff(ends, prepend=-1).max()) > csv.field_size_limit()):
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            _refuse_table(name, data)
+        if any(len(row) != width for row in rows):
+            _refuse_table(name, data)
+        return as_columns(rows, width)
+    commas = np.searchsorted(np.flatnonzero(raw == ord(",")), ends)
+    if bool((np.diff(commas, prepend=0) != width - 1).any()):
+        _refuse_table(name, data)
+    fields = text.replace("\n", ",").split(",")  # one empty field after the last line end
+    return [fields[k:-1:width] for k in range(width)]
+
+
+def _csv_columns(name: str, data: bytes, width: int) -> Iterator[list[list[str]]]:
+    """Yield the data rows of a bundle table read by the csv module, decoding as it goes."""
+    try:
+        reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=""))
+        if tuple(next(reader, ())) != HEADERS[name]:
+            raise _Malformed
+        while batch := list(itertools.islice(reader, CHUNK_ROWS)):
+            if any(len(row) != width for row in batch):
+                raise _Malformed
+            yield as_columns(batch, width)
+    except (UnicodeDecodeError, csv.Error, _Malformed):
+        _refuse_table(name, data)
+
+
+class _Malformed(Exception):
+    """A bundle table's header or a row's width is wrong (_refuse_table says which)."""
+
+
+def _refuse_table(name: str, data: bytes) -> NoReturn:
+    """Raise the first problem of a bundle table as reading its whole text finds it: a bad
+    byte or quote anywhere comes before a wrong header or row width."""
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SpotcheckError(f"{name} cannot be read: {exc}") from exc
+    if not rows or tuple(rows[0]) != HEADERS[name]:
+        raise SpotcheckError(f"{name}: the header is not {','.join(HEADERS[name])}")
+    width = len(HEADERS[name])
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise SpotcheckError(f"{name}:{number}: the row has {len(row)} field(s), "
+                                 f"expected {width}")
+    raise SpotcheckError(f"{name} cannot be read")  # not reached: the caller found a problem
