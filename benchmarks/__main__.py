@@ -1,5 +1,6 @@
-"""Command line of the benchmarks: `python -m benchmarks plan [--enterprises N]`, and
-`python -m benchmarks province [--enterprises N]` for the province-scale run of the CLI."""
+"""Command line of the benchmarks: `python -m benchmarks plan [--enterprises N]`,
+`python -m benchmarks province [--enterprises N]` for the province-scale run of the CLI, and
+`python -m benchmarks assign [--visits N]` for assign-v2's pair costs against assign-v1's."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from spotcheck.demo import DEMO_QUARTER, DEMO_SEED
 
-from . import plan_scale, province_scale
+from . import assign_costs, plan_scale, province_scale
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +35,27 @@ def main(argv: list[str] | None = None) -> int:
                                "(default: SQLite in the work folder)")
     province.add_argument("--json", type=Path, metavar="FILE",
                           help="append the result to FILE as one JSON line")
+    assign = commands.add_parser(
+        "assign", help="price every lawful pair by assign-v1 and assign-v2, and plan a "
+                       "synthetic city by both")
+    assign.add_argument("--visits", type=int, default=1_000_000,
+                        help="visits to price (default 1,000,000)")
+    assign.add_argument("--pool", type=int, default=24,
+                        help="lawful officers per visit (default 24)")
+    assign.add_argument("--keep", type=int, default=24,
+                        help="cheapest pairs kept per visit (default 24, as plans keep)")
+    assign.add_argument("--city", type=int, default=200_000, metavar="N",
+                        help="also plan a synthetic city of N enterprises by both rules "
+                             "(default 200,000; 0 skips it)")
     args = parser.parse_args(argv)
+    if args.benchmark == "assign":
+        try:
+            found_costs = assign_costs.run(args.visits, args.pool, args.keep, args.city)
+        except assign_costs.BenchmarkFailure as exc:
+            print(f"benchmark FAILED: {exc}", file=sys.stderr)
+            return 1
+        print(assign_costs.report(found_costs))
+        return 0
     if args.enterprises < 1:
         parser.error("--enterprises must be at least 1")
     if args.benchmark == "plan":

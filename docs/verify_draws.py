@@ -4,9 +4,9 @@
     python3 verify_draws.py BUNDLE      # BUNDLE: the bundle folder, or the same as a .zip
 
 Written for auditors (纪检 / 审计 / the public) from the published rules alone — DESIGN.md §6
-(round-v1, draw-v1, assign-v1) and docs/ALLOCATION.md — without importing spotcheck, numpy or
-anything outside the standard library, so it can be read in one sitting and run on any
-machine with Python 3.11 or later. It checks, one printed line per check:
+(round-v1, draw-v1, assign-v1, assign-v2) and docs/ALLOCATION.md — without importing
+spotcheck, numpy or anything outside the standard library, so it can be read in one sitting
+and run on any machine with Python 3.11 or later. It checks, one printed line per check:
 
 - the manifest: format, algorithm ids, the seed rules and seed_hash = sha256(seed);
 - every input and result file against the digest the manifest records;
@@ -21,10 +21,11 @@ machine with Python 3.11 or later. It checks, one printed line per check:
 - the allocation bookkeeping: drawn <= allocated <= target, allocated == target unless
   shortfalls.csv gives a capacity reason, shortfall = max(0, floor - drawn);
 - visits.csv against the draws; every team: exactly team_size distinct lawful officers,
-  within each officer's capacity; every assign-v1 cost in assignments.csv.
+  within each officer's capacity; every cost in assignments.csv, by the assign rule the
+  manifest names (assign-v1 or assign-v2).
 
 It does NOT re-solve the staffing optimisation: it does not prove that the teams are the
-cheapest lawful ones (assign-v1's minimum total cost), nor that capacity really ran out where
+cheapest lawful ones (the assign rule's minimum total cost), nor that capacity really ran out where
 shortfalls.csv says a stratum was closed (alloc-v1's max-flow test). `spotcheck verify BUNDLE`
 proves both, with an exact optimality certificate.
 
@@ -52,7 +53,8 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = "spotcheck-audit/1"
-ALGORITHMS = {"round": "round-v1", "draw": "draw-v1", "assign": "assign-v1"}
+ROUND, DRAW = "round-v1", "draw-v1"
+ASSIGN_RULES = ("assign-v1", "assign-v2")  # a bundle names its own in algorithms.assign
 HEADERS = {
     "inputs/enterprises.csv": ("enterprise_id", "name", "jurisdiction", "industry", "tier"),
     "inputs/inspectors.csv": ("inspector_id", "name", "department", "jurisdiction",
@@ -84,6 +86,25 @@ class BundleError(Exception):
 def sha256_hex(text: str) -> str:
     """Return the lower-case hex SHA-256 of the UTF-8 bytes of `text` (DESIGN §6)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def mix64(z: int) -> int:
+    """Return assign-v2's mixing function of a 64-bit integer, the splitmix64 finaliser."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+    return z ^ (z >> 31)
+
+
+def assign_cost(rule: str, seed_digest: str, quarter: str, enterprise_id: str,
+                inspector_id: str) -> int:
+    """Return the cost of one inspector on one enterprise's visit by assign-v1 or assign-v2."""
+    if rule == "assign-v2":
+        head = f"assign-v2:{seed_digest}:{quarter}"
+        visit_key = int(sha256_hex(f"{head}:E:{enterprise_id}")[:16], 16)
+        officer_key = int(sha256_hex(f"{head}:I:{inspector_id}")[:16], 16)
+        return mix64(visit_key ^ officer_key) >> 24
+    return int(sha256_hex(f"assign-v1:{seed_digest}:{quarter}:{enterprise_id}:{inspector_id}")[:10],
+               16)
 
 
 def read_bundle(path: Path) -> dict[str, bytes]:
@@ -165,6 +186,7 @@ class Policy:
     cooldown_scope: str
     tiers: dict[str, Tier]
     tasks: dict[str, Task]  # by code, in code order
+    assign: str | None = None  # the assign rule the policy names, if it names one
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Policy:
@@ -179,7 +201,8 @@ class Policy:
                           tuple(sorted(set(t.get("industries", ())))), t.get("qualification", ""))
                      for t in raw["tasks"]]
             return cls(int(raw["team_size"]), raw.get("cooldown_scope", "any"), tiers,
-                       {t.code: t for t in sorted(tasks, key=lambda t: t.code)})
+                       {t.code: t for t in sorted(tasks, key=lambda t: t.code)},
+                       raw.get("assign"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BundleError(f"the policy lacks or mangles a key: {exc!r}") from exc
 
@@ -277,6 +300,7 @@ class Audit:
         self.expected_skips: list[tuple[str, ...]] = []    # (task, enterprise_id, ticket)
         self._tables: dict[str, list[dict[str, str]]] = {}
         self.officers: dict[str, Officer] = {}
+        self.assign = ""  # the assign rule the manifest names
 
     def table(self, name: str) -> list[dict[str, str]]:
         """Return one CSV of the bundle as dicts, read once."""
@@ -338,14 +362,17 @@ class Audit:
         problems = []
         if manifest.get("format") != FORMAT:
             problems.append(f"format is {manifest.get('format')!r}, this script reads {FORMAT}")
-        if manifest.get("algorithms") != ALGORITHMS:
-            problems.append(f"algorithms are {manifest.get('algorithms')!r}, this script "
-                            f"implements {ALGORITHMS}")
+        algorithms = manifest.get("algorithms")
+        self.assign = str(algorithms.get("assign")) if isinstance(algorithms, dict) else ""
+        if algorithms != {"round": ROUND, "draw": DRAW, "assign": self.assign} \
+                or self.assign not in ASSIGN_RULES:
+            problems.append(f"algorithms are {algorithms!r}, this script implements {ROUND}, "
+                            f"{DRAW} and {' or '.join(ASSIGN_RULES)}")
         if manifest.get("allocation_rule", "alloc-v1") != "alloc-v1":
             problems.append(f"allocation_rule is {manifest.get('allocation_rule')!r}, "
                             "this script implements alloc-v1")
         quarter = Quarter.parse(str(manifest.get("quarter", "")))
-        self.check("manifest", problems, f"{FORMAT}, round-v1/draw-v1/assign-v1, quarter "
+        self.check("manifest", problems, f"{FORMAT}, {ROUND}/{DRAW}/{self.assign}, quarter "
                    f"{manifest['quarter']}")
         if problems:
             raise BundleError("the bundle is not one this script can read")
@@ -396,6 +423,9 @@ class Audit:
             problems.append("the policy copied into manifest.json differs from policy.toml")
         if policy.cooldown_scope not in ("any", "task"):
             problems.append(f"cooldown_scope {policy.cooldown_scope!r} is not any or task")
+        if policy.assign is not None and policy.assign != self.assign:
+            problems.append(f"policy.toml sets assign = {policy.assign!r}, the manifest names "
+                            f"{self.assign}")
         self.check("policy", problems, f"team_size {policy.team_size}, cooldown_scope "
                    f"{policy.cooldown_scope}, tiers {', '.join(sorted(policy.tiers))}, tasks "
                    f"{', '.join(policy.tasks)}")
@@ -627,7 +657,7 @@ class Audit:
                    f"drawn <= allocated <= target in every stratum; {cut} cut by capacity with a "
                    "reason in shortfalls.csv (where capacity ran out is for `spotcheck verify`)")
 
-    # -- visits, teams and assign-v1 ------------------------------------------------------------
+    # -- visits, teams and their costs ---------------------------------------------------------
 
     def _check_teams(self, policy: Policy, quarter: Quarter, seed_digest: str,
                      enterprises: dict[str, dict[str, str]], staffing: Staffing) -> None:
@@ -650,10 +680,10 @@ class Audit:
         for row in self.table("assignments.csv"):
             eid, dept, officer = row["enterprise_id"], row["department"], row["inspector_id"]
             teams[(eid, dept)].append(officer)
-            cost = int(sha256_hex(f"assign-v1:{seed_digest}:{q}:{eid}:{officer}")[:10], 16)
+            cost = assign_cost(self.assign, seed_digest, q, eid, officer)
             if row["cost"] != str(cost):
                 costs.append(f"assignments.csv: the cost of {officer} on {eid} is "
-                             f"{row['cost']}, assign-v1 gives {cost}")
+                             f"{row['cost']}, {self.assign} gives {cost}")
         problems = []
         load: Counter[str] = Counter()
         for (eid, dept), members in sorted(teams.items()):
@@ -679,7 +709,7 @@ class Audit:
                      if n > (self.officers[o].capacity if o in self.officers else 0)]
         self.check("teams", problems, f"each of {len(teams)} teams has exactly "
                    f"{policy.team_size} distinct lawful officers, within every capacity")
-        self.check("assign-v1", costs, f"{sum(map(len, teams.values()))} costs in "
+        self.check(self.assign, costs, f"{sum(map(len, teams.values()))} costs in "
                    "assignments.csv reproduce (that the teams are the cheapest is for "
                    "`spotcheck verify`)")
 

@@ -27,7 +27,7 @@ def test_pruned_teams_equal_full_network_optimum(city: spotcheck.Registry) -> No
     problem = plan.staffing
     full = assignment.build_problem(plan.seed_hash, plan.quarter, problem.team_size,
                                     problem.visit_ids, problem.lawful, problem.inspector_ids,
-                                    problem.capacity.tolist())
+                                    problem.capacity.tolist(), assign=plan.assign)
     assert len(full.arc_cost) > len(problem.arc_cost)
     flows = assignment.solve_min_cost(full)
     chosen = np.flatnonzero(flows > 0)
@@ -37,29 +37,33 @@ def test_pruned_teams_equal_full_network_optimum(city: spotcheck.Registry) -> No
     assert teams == sorted((a.enterprise_id, a.inspector_id) for a in plan.assignments)
 
 
-def test_visit_costs_match_assign_v1(city: spotcheck.Registry) -> None:
-    """The batched per-visit hashing equals assign-v1 computed one pair at a time."""
+@pytest.mark.parametrize("assign", ["assign-v1", "assign-v2"])
+def test_visit_costs_match_the_rule(city: spotcheck.Registry, assign: str) -> None:
+    """The batched per-visit costs equal the rule's cost computed one pair at a time."""
     digest = spotcheck.seed_hash(SEED)
     officers = [o.inspector_id for o in city.inspectors[:50]]
     enterprise = city.enterprises.ids[7].decode()
     batched = assignment.visit_costs(digest, "2026Q4", enterprise,
-                                     [o.encode() for o in officers])
-    assert batched.tolist() == [cost(digest, "2026Q4", enterprise, o) for o in officers]
+                                     [o.encode() for o in officers], assign=assign)
+    assert batched.tolist() == [cost(digest, "2026Q4", enterprise, o, assign) for o in officers]
 
 
+@pytest.mark.parametrize("assign", ["assign-v1", "assign-v2"])
 @pytest.mark.parametrize("keep", [1, 2, 3])
-def test_tiny_pruning_still_gives_the_optimum(keep: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tiny_pruning_still_gives_the_optimum(keep: int, assign: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Keeping fewer pairs than a team needs stays feasible (allocation's teams are always
-    given) and still ends at the full network's optimum, under tight capacity."""
+    given) and still ends at the full network's optimum, under tight capacity and either
+    assign rule."""
     city = synthetic_city(6000)
     tight = spotcheck.Registry.build(
         city.enterprises, [o.model_copy(update={"capacity": max(1, o.capacity // 20)})
                            for o in city.inspectors], city.conflicts, city.history)
     policy, _ = spotcheck.load_policy()
-    usual = spotcheck.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
+    usual = spotcheck.plan_quarter(tight, policy, "2026Q4", SEED, workers=1, assign=assign)
     assert any(s.drawn < s.target for s in usual.strata)  # capacity binds
     monkeypatch.setattr(assignment, "pruned_keep", lambda team_size: keep)
-    pruned = spotcheck.plan_quarter(tight, policy, "2026Q4", SEED, workers=1)
+    pruned = spotcheck.plan_quarter(tight, policy, "2026Q4", SEED, workers=1, assign=assign)
     assert pruned.assignments == usual.assignments
 
 
@@ -163,8 +167,8 @@ def test_local_resolve_reaches_the_optimum_of_its_part() -> None:
     visit_ids = [registry.enterprises.ids[v.row].decode() for v in allocation.visits]
     problem = assignment.build_problem(
         digest, "2026Q4", policy.team_size, visit_ids, allocation.eligible,
-        [o.inspector_id for o in registry.inspectors], rules.capacity, keep=6,
-        teams=allocation.teams)
+        [o.inspector_id for o in registry.inspectors], rules.capacity, assign=policy.assign,
+        keep=6, teams=allocation.teams)
     best = assignment.solve_min_cost(problem)
     width = len(problem.inspector_ids)
     start = assignment.contains(allocation.teams[0] * width + allocation.teams[1],

@@ -30,3 +30,16 @@ def test_province_benchmark_end_to_end(tmp_path: Path) -> None:
         assert any(line.startswith(name) and limit_text(limit, unit) in line
                    for line in text.splitlines()), name
     assert "checks passed" in text
+
+
+def test_assign_benchmark_checks_both_rules() -> None:
+    """The assign-v1/assign-v2 pricing benchmark runs small, passes its checks and reports
+    assign-v2 against the assign-v1 baseline of the same run."""
+    from benchmarks.assign_costs import report
+    from benchmarks.assign_costs import run as run_assign
+
+    result = run_assign(2_000, pool=30, keep=12, city=2_000, workers=2, log=False)
+    assert result.v1 > 0 and result.v2 > 0 and result.v2_numpy > 0
+    assert set(result.plan) == {"assign-v1", "assign-v2"}
+    text = report(result)
+    assert "x assign-v1" in text and text.endswith("checks passed")

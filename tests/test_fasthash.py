@@ -87,10 +87,12 @@ def test_cheapest_pairs_are_the_cheapest_assign_v1_costs() -> None:
         at += sizes[v]
 
 
+@pytest.mark.parametrize("assign", ["assign-v1", "assign-v2"])
 @pytest.mark.parametrize("native", [True, False], ids=["native-threads", "hashlib-forked"])
-def test_shared_hashing_gives_the_same_plan(native: bool,
+def test_shared_hashing_gives_the_same_plan(native: bool, assign: str,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Threads (native) or forked processes (hashlib) give exactly the one-worker plan."""
+    """Threads (native) or forked processes (hashlib; numpy for assign-v2) give exactly the
+    one-worker plan, under either assign rule."""
     if native and not fasthash.native():
         pytest.skip("the native loops were not built here")
     if not native:
@@ -99,24 +101,26 @@ def test_shared_hashing_gives_the_same_plan(native: bool,
     policy, _ = spotcheck.load_policy()
     monkeypatch.setattr(assignment, "PARALLEL_MIN_PAIRS", 0)
     monkeypatch.setattr(fasthash, "_CHUNK", 64)
-    alone = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
-    shared = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=2)
+    alone = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1, assign=assign)
+    shared = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=2, assign=assign)
     assert shared.assignments == alone.assignments
     assert shared.draws == alone.draws
     assert np.array_equal(shared.staffing.arc_cost, alone.staffing.arc_cost)
     assert np.array_equal(shared.staffing.left_out_cost, alone.staffing.left_out_cost)
 
 
+@pytest.mark.parametrize("assign", ["assign-v1", "assign-v2"])
 def test_fallback_plan_equals_native_plan(monkeypatch: pytest.MonkeyPatch,
-                                          pure_python: None) -> None:
-    """A plan made with the hashlib fallback equals the native plan row for row."""
+                                          pure_python: None, assign: str) -> None:
+    """A plan made with the hashlib (and numpy) fallback equals the native plan row for row,
+    under either assign rule."""
     city = synthetic_city(3000)
     policy, _ = spotcheck.load_policy()
-    fallback = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
+    fallback = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1, assign=assign)
     monkeypatch.undo()
     if not fasthash.native():
         pytest.skip("the native loops were not built here")
-    made = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1)
+    made = spotcheck.plan_quarter(city, policy, "2026Q4", SEED, workers=1, assign=assign)
     assert (made.strata, made.draws, made.skipped, made.visits, made.assignments) == \
         (fallback.strata, fallback.draws, fallback.skipped, fallback.visits,
          fallback.assignments)

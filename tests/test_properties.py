@@ -139,9 +139,15 @@ class Oracle:
                          if self.tasks[t].qualification)
 
     def cost(self, enterprise_id: str, inspector_id: str) -> int:
-        """Return the assign-v1 cost."""
-        return int(sha(f"assign-v1:{self.seed_hash}:{self.sc.quarter}:{enterprise_id}:"
-                       f"{inspector_id}")[:10], 16)
+        """Return the cost by the rule the policy names (assign-v2 when it names none)."""
+        head = f"{self.seed_hash}:{self.sc.quarter}"
+        if self.sc.spec.assign == "assign-v1":
+            return int(sha(f"assign-v1:{head}:{enterprise_id}:{inspector_id}")[:10], 16)
+        z = int(sha(f"assign-v2:{head}:E:{enterprise_id}")[:16], 16) ^ \
+            int(sha(f"assign-v2:{head}:I:{inspector_id}")[:16], 16)
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+        return (z ^ (z >> 31)) >> 24
 
     def staffable(self, visits: dict[tuple[str, str], set[str]]) -> bool:
         """Return whether every visit can get team_size lawful officers within capacity."""

@@ -216,7 +216,15 @@ def cost_edited(b: Path, p: Published) -> list[str]:
     table[1][3] = str(int(table[1][3]) - 1)
     write_rows(b / "assignments.csv", table)
     forge(b, "assignments.csv")
-    return [f"the cost of {table[1][2]} on {table[1][0]} is not its assign-v1 value"]
+    return [f"the cost of {table[1][2]} on {table[1][0]} is not its assign-v2 value"]
+
+
+def assign_rule_switched(b: Path, p: Published) -> list[str]:
+    """Claim the teams were priced by assign-v1, the rule of older bundles."""
+    def change(manifest: dict[str, Any]) -> None:
+        manifest["algorithms"]["assign"] = "assign-v1"
+    edit_manifest(b, change)
+    return ["does not follow from the inputs and seed", "is not its assign-v1 value"]
 
 
 def seed_changed(b: Path, p: Published) -> list[str]:
@@ -377,7 +385,8 @@ class Tamper:
 
 MATRIX = [
     Tamper(draw_row_edited), Tamper(draw_row_removed), Tamper(draw_row_added),
-    Tamper(inspector_swapped), Tamper(cost_edited), Tamper(seed_changed),
+    Tamper(inspector_swapped), Tamper(cost_edited), Tamper(assign_rule_switched),
+    Tamper(seed_changed),
     Tamper(input_edited_after_freeze), Tamper(policy_edited_after_freeze),
     Tamper(event_deleted), Tamper(events_reordered), Tamper(event_edited),
     Tamper(plan_made_before_freeze), Tamper(seed_recorded_before_freeze),

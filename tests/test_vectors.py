@@ -11,6 +11,7 @@ import math
 from datetime import date
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from builders import enterprise, inspector
 
@@ -19,6 +20,7 @@ from spotcheck import Conflict, HistoryRecord, InvalidInputError, Registry
 from spotcheck.demo import DEMO_SEED, synthetic_city
 from spotcheck.formats.bundle import output_files
 from spotcheck.models.identifiers import uscc_check_character
+from spotcheck.scheduler import costs, fasthash, hashes
 
 SEED = "20261001-0394857261-5520183746"
 SEED_HASH = "dbf7b71614eee8e0d3a3c7025ca5404646756542ee48f30d5a39a7aca17de47a"
@@ -52,6 +54,26 @@ def assign_cost(enterprise_id: str, inspector_id: str) -> int:
     return int(sha(f"assign-v1:{SEED_HASH}:{QUARTER}:{enterprise_id}:{inspector_id}")[:10], 16)
 
 
+def mix64(z: int) -> int:
+    """Return assign-v2's mix64 (the splitmix64 finaliser) written out from DESIGN §6."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+    return z ^ (z >> 31)
+
+
+def assign_key(kind: str, identifier: str) -> int:
+    """Return assign-v2's visit_key ("E") or officer_key ("I") by DESIGN §6."""
+    return int(sha(f"assign-v2:{SEED_HASH}:{QUARTER}:{kind}:{identifier}")[:16], 16)
+
+
+def assign_cost_v2(enterprise_id: str, inspector_id: str) -> int:
+    """Return the assign-v2 cost by DESIGN §6."""
+    return mix64(assign_key("E", enterprise_id) ^ assign_key("I", inspector_id)) >> 24
+
+
+COSTS = {"assign-v1": assign_cost, "assign-v2": assign_cost_v2}
+
+
 def offset(task: str, tier: str, jurisdiction: str, seed_hash: str = SEED_HASH) -> Fraction:
     """Return round-v1's v by DESIGN §6."""
     digest = sha(f"round-v1:{seed_hash}:{QUARTER}:{task}:{tier}:{jurisdiction}")
@@ -59,11 +81,13 @@ def offset(task: str, tier: str, jurisdiction: str, seed_hash: str = SEED_HASH) 
 
 
 def one_tier_policy(ratio: str, min_ratio: str = "0.0", cooldown_months: int = 0,
-                    task: str = "T01") -> tuple[spotcheck.Policy, bytes]:
-    """Return a one-tier (A), one-task policy with the given ratio written as in TOML."""
+                    task: str = "T01", assign: str | None = None) -> tuple[spotcheck.Policy, bytes]:
+    """Return a one-tier (A), one-task policy with the given ratio written as in TOML (and the
+    assign rule, when given)."""
+    rule = f'assign = "{assign}"\n' if assign else ""
     text = f"""schema = 1
 team_size = 2
-
+{rule}
 [tiers.A]
 ratio = {ratio}
 min_ratio = {min_ratio}
@@ -130,6 +154,40 @@ def test_cost_vector() -> None:
     assert spotcheck.cost(SEED_HASH, QUARTER, "913301020000000019", "INS-0001") == 70391270801
 
 
+def test_assign_v2_vector_by_hand() -> None:
+    """DESIGN's assign-v2 vector holds for plain hashlib and integer arithmetic."""
+    assert mix64(1) == 6238072747940578789
+    assert assign_key("E", "913301020000000019") == 0x55AEFC66F1196667
+    assert assign_key("I", "INS-0001") == 0x65D00CF1934D3AAA
+    assert assign_cost_v2("913301020000000019", "INS-0001") == 1629257641
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "numpy-hashlib"])
+def test_assign_v2_vector_by_spotcheck(native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """spotcheck gives DESIGN's assign-v2 vector one pair at a time and vectorised (keys
+    hashed once, costs in uint64 arithmetic, each visit's cheapest kept), natively or not."""
+    if native and not fasthash.native():
+        pytest.skip("the native loops were not built here")
+    if not native:
+        monkeypatch.setattr(fasthash, "_native", None)
+    enterprise_id, inspector_id = "913301020000000019", "INS-0001"
+    assert hashes.mix64(1) == 6238072747940578789
+    assert hashes.visit_key(SEED_HASH, QUARTER, enterprise_id) == 0x55AEFC66F1196667
+    assert hashes.officer_key(SEED_HASH, QUARTER, inspector_id) == 0x65D00CF1934D3AAA
+    assert spotcheck.cost(SEED_HASH, QUARTER, enterprise_id, inspector_id,
+                          assign="assign-v2") == 1629257641
+    assert costs.mix64(np.array([1], dtype=np.uint64)).tolist() == [6238072747940578789]
+    pricing = costs.PairCosts.build("assign-v2", SEED_HASH, QUARTER,
+                                    np.array([enterprise_id.encode()], dtype="S18"),
+                                    np.array([inspector_id.encode()], dtype="S32"))
+    assert pricing.visit_keys.tolist() == [0x55AEFC66F1196667]
+    assert pricing.officer_keys.tolist() == [0x65D00CF1934D3AAA]
+    one = np.zeros(1, dtype=np.int64)
+    assert pricing.pairs(one, one).tolist() == [1629257641]
+    kept, kept_costs, sizes, _ = pricing.cheapest([one], keep=1)
+    assert (kept.tolist(), kept_costs.tolist(), sizes.tolist()) == ([0], [1629257641], [1])
+
+
 def test_round_offset_vector() -> None:
     """round_offset is the exact fraction int(sha256(round-v1 string)[:16], 16) / 2^64."""
     for tier, place in (("A", "330102"), ("D", "330105")):
@@ -139,10 +197,14 @@ def test_round_offset_vector() -> None:
         assert 0 <= got < 1
 
 
-def test_plan_snapshot_draws_three_smallest_tickets() -> None:
-    """Ratio 0.3 of ten gives target 3 (any v < 1): the plan draws 7U, 6Q, 107 in that order."""
-    policy, _ = one_tier_policy("0.3")
+@pytest.mark.parametrize("assign", [None, "assign-v1", "assign-v2"])
+def test_plan_snapshot_draws_three_smallest_tickets(assign: str | None) -> None:
+    """Ratio 0.3 of ten gives target 3 (any v < 1): the plan draws 7U, 6Q, 107 in that order,
+    and staffs them by the policy's assign rule (assign-v2 when it names none)."""
+    policy, _ = one_tier_policy("0.3", assign=assign)
     plan = spotcheck.plan_quarter(ten_registry(), policy, QUARTER, SEED)
+    assign_cost = COSTS[assign or "assign-v2"]
+    assert plan.assign == (assign or "assign-v2")
     assert plan.seed_hash == SEED_HASH
     [row] = plan.strata
     assert (row.task, row.tier, row.jurisdiction, row.population, row.eligible, row.target,
@@ -152,15 +214,16 @@ def test_plan_snapshot_draws_three_smallest_tickets() -> None:
     assert [d.ticket for d in plan.draws] == [draw_ticket("T01", d.enterprise_id)
                                               for d in plan.draws]
     assert plan.skipped == ()
-    # Slack capacity: each team is the two cheapest lawful officers. The unlawful INS-0004 is
-    # the cheapest of all six for every drawn enterprise, so honouring each rule shows.
+    # Slack capacity: each team is the two cheapest lawful officers. An unlawful officer is
+    # the cheapest of all six for every drawn enterprise (INS-0004 under assign-v1, INS-0004
+    # or INS-0006 under assign-v2), so honouring each rule shows.
     lawful = {"91330102000000007U": ("INS-0001", "INS-0002", "INS-0003"),
               "91330102000000006Q": ("INS-0002", "INS-0003"),
               "913301020000000107": ("INS-0001", "INS-0002", "INS-0003")}
     expected = set()
     for code, officers in lawful.items():
         everyone = sorted((assign_cost(code, f"INS-{k:04d}"), f"INS-{k:04d}") for k in range(1, 7))
-        assert everyone[0][1] == "INS-0004"
+        assert everyone[0][1] in ("INS-0004", "INS-0005", "INS-0006")
         costs = sorted((assign_cost(code, o), o) for o in officers)
         expected |= {(code, "SCJG", o, c) for c, o in costs[:2]}
     assert {(a.enterprise_id, a.department, a.inspector_id, a.cost)
@@ -290,7 +353,8 @@ def test_seed_is_nfc_normalised() -> None:
 # Output files of a 20,000-enterprise city whose officers have a sixth of their capacity
 # (78 strata cut by capacity, 85 joint visits), recorded when the feasibility flow, the
 # turn order and the hashing were rewritten for province scale: the earlier and the later
-# code gave these same bytes, and any later change of behaviour shows here.
+# code gave these same bytes, and any later change of behaviour shows here. assign-v1 keeps
+# them all; assign-v2 (the default since) changes only the teams.
 TIGHT_CITY_OUTPUTS = {
     "assignments.csv": "734df8d67029c15e3b235e235243221ef309315dd8d8d473024f70ffad8db4f4",
     "draws.csv": "533ea738fbc96f538a81f5864301e5f159ddfa1a9c17aa80f0242d65686e4159",
@@ -301,15 +365,22 @@ TIGHT_CITY_OUTPUTS = {
 }
 
 
-def test_tight_city_plan_is_pinned() -> None:
-    """A capacity-bound plan's output files hash to the values recorded for it."""
+TIGHT_CITY_ASSIGN_V2 = "7b937a7c90d9d8039f02c9c4c181f8226c59b67b48a7d7668fa6f7a0d6705ecb"
+
+
+@pytest.mark.parametrize("assign", ["assign-v1", "assign-v2"])
+def test_tight_city_plan_is_pinned(assign: str) -> None:
+    """A capacity-bound plan's output files hash to the values recorded for it, by rule."""
     city = synthetic_city(20_000)
     tight = Registry.build(city.enterprises,
                            [o.model_copy(update={"capacity": o.capacity // 6})
                             for o in city.inspectors], city.conflicts, city.history)
     policy, _ = spotcheck.load_policy()
-    plan = spotcheck.plan_quarter(tight, policy, "2026Q4", DEMO_SEED, workers=1)
+    plan = spotcheck.plan_quarter(tight, policy, "2026Q4", DEMO_SEED, workers=1, assign=assign)
     assert sum(1 for s in plan.strata if s.drawn < s.target) == 78
     digests = {name: hashlib.sha256(data).hexdigest()
                for name, data in sorted(output_files(plan).items())}
-    assert digests == TIGHT_CITY_OUTPUTS
+    expected = dict(TIGHT_CITY_OUTPUTS)
+    if assign == "assign-v2":
+        expected["assignments.csv"] = TIGHT_CITY_ASSIGN_V2
+    assert digests == expected

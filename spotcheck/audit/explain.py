@@ -28,7 +28,7 @@ from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.draw import task_tickets
 from spotcheck.scheduler.eligibility import Cooldown, counted, stratum_of
-from spotcheck.scheduler.hashes import cost, seed_hash, ticket
+from spotcheck.scheduler.hashes import ASSIGN_V1, assign_rule, cost, seed_hash, ticket
 from spotcheck.scheduler.staffing import officer_problem
 
 _LISTED = 10  # cheaper officers of other jurisdictions listed one by one up to this many
@@ -38,13 +38,15 @@ Row = dict[str, str]
 
 @dataclass(frozen=True, eq=False)
 class _Context:
-    """A bundle's policy, quarter, seed hash, registry snapshot and recorded results."""
+    """A bundle's policy, quarter, seed hash, registry snapshot, assign rule and recorded
+    results."""
 
     bundle: Bundle
     policy: Policy
     quarter: Quarter
     seed_hash: str
     registry: Registry
+    assign: str  # the rule that priced the teams, as the manifest names it
     tables: dict[str, list[Row]] = field(default_factory=dict)
 
     def table(self, name: str) -> list[Row]:
@@ -65,8 +67,11 @@ def _context(bundle: Bundle | str | Path) -> _Context:
         bundle = read_bundle(bundle)
     manifest = bundle.manifest
     policy = parse_policy(bundle.files["policy.toml"].decode("utf-8-sig"), "policy.toml")
+    algorithms = manifest.get("algorithms")
+    rule = algorithms.get("assign", ASSIGN_V1) if isinstance(algorithms, dict) else ASSIGN_V1
     return _Context(bundle, policy, Quarter.parse(str(manifest.get("quarter", ""))),
-                    seed_hash(str(manifest.get("seed", ""))), registry_from_bundle(bundle))
+                    seed_hash(str(manifest.get("seed", ""))), registry_from_bundle(bundle),
+                    assign_rule(str(rule)))
 
 
 def _header(ctx: _Context) -> str:
@@ -233,7 +238,7 @@ def _outcome(ctx: _Context, eid: str, task: TaskPolicy, stratum_key: tuple[str, 
 
 def _explain_visit(ctx: _Context, row: int, visit: Row, assignments: list[Row],
                    load: Counter[str]) -> list[str]:
-    """Return a visit's team with assign-v1 costs and why each cheaper officer is not on it."""
+    """Return a visit's team with its costs and why each cheaper officer is not on it."""
     eid, department = visit["enterprise_id"], visit["department"]
     tasks = visit["tasks"].split(";")
     quals = _qualifications(ctx.policy, tasks)
@@ -243,21 +248,21 @@ def _explain_visit(ctx: _Context, row: int, visit: Row, assignments: list[Row],
                   key=lambda member: member[1])
     lines = [f"Visit (进一次门、查多项事) of department {department}: tasks {', '.join(tasks)}; "
              f"qualifications required: {', '.join(sorted(quals)) or 'none'}",
-             "  team (assign-v1 cost, smaller is preferred):"]
+             f"  team ({ctx.assign} cost, smaller is preferred):"]
     quarter = str(ctx.quarter)
     for inspector_id, recorded in team:
         officer = officers[inspector_id]
         lines.append(f"    {_officer_label(officer)}: cost {recorded} ({load[inspector_id]} of "
                      f"{officer.capacity} visits this quarter)")
-        if cost(ctx.seed_hash, quarter, eid, inspector_id) != recorded:
-            lines.append("    note: assignments.csv records a cost that is not assign-v1's")
+        if cost(ctx.seed_hash, quarter, eid, inspector_id, ctx.assign) != recorded:
+            lines.append(f"    note: assignments.csv records a cost that is not {ctx.assign}'s")
     if not team:
         return [*lines, "    note: assignments.csv has no team for this visit"]
     ceiling = team[-1][1]
     place = ctx.registry.enterprises.jurisdictions[row].decode()
     recusals = {c.inspector_id: c.reason for c in ctx.registry.conflicts if c.enterprise_id == eid}
     members = {i for i, _ in team}
-    cheaper = sorted((cost(ctx.seed_hash, quarter, eid, o.inspector_id), o)
+    cheaper = sorted((cost(ctx.seed_hash, quarter, eid, o.inspector_id, ctx.assign), o)
                      for o in ctx.registry.inspectors
                      if o.department == department and o.inspector_id not in members)
     cheaper = [(c, o) for c, o in cheaper if c < ceiling]
@@ -289,12 +294,12 @@ def _why_not(ctx: _Context, officer: Inspector, place: str, quals: frozenset[str
         return problem
     if visits >= officer.capacity:
         return (f"capacity full ({visits} visits, capacity {officer.capacity}): lawful, but the "
-                "cheapest total over all visits (assign-v1) gave every one of their slots to "
+                f"cheapest total over all visits ({ctx.assign}) gave every one of their slots to "
                 "other visits")
     # Swapping them for the dearest member would be lawful and cheaper, so a true optimum
     # never leaves such an officer out; say so rather than invent a trade-off.
     return (f"lawful and had room ({visits} of {officer.capacity} visits), so the team is not "
-            "the assign-v1 minimum; run `spotcheck verify`")
+            f"the {ctx.assign} minimum; run `spotcheck verify`")
 
 
 # --- one officer ----------------------------------------------------------------------------
@@ -341,7 +346,7 @@ def explain_inspector(bundle: Bundle | str | Path, inspector_id: str) -> list[st
             mates[key].append(f"{_officer_label(officers[a['inspector_id']])} (cost {a['cost']})")
     ent = ctx.registry.enterprises
     rows = ent.index_of(np.array([k[0].encode() for k in sorted(keys)], dtype="S18"))
-    lines.append("visits (assign-v1 cost, smaller is preferred):")
+    lines.append(f"visits ({ctx.assign} cost, smaller is preferred):")
     total = 0
     for a, row in zip(sorted(mine, key=lambda a: (a["enterprise_id"], a["department"])),
                       rows.tolist(), strict=True):
@@ -351,5 +356,5 @@ def explain_inspector(bundle: Bundle | str | Path, inspector_id: str) -> list[st
         lines.append(f"  {a['enterprise_id']} {where}: department {a['department']}, tasks "
                      f"{tasks.get(key, '?')}; cost {a['cost']}; team-mates "
                      f"{', '.join(mates[key]) or 'none'}")
-    lines.append(f"total assign-v1 cost of their {len(mine)} visit(s): {total}")
+    lines.append(f"total {ctx.assign} cost of their {len(mine)} visit(s): {total}")
     return lines

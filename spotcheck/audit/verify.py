@@ -210,7 +210,7 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     for name in noncanonical_inputs(registry, bundle.files):
         fail(f"{name} is not in canonical form (order, quoting or duplicates changed)")
     expected_id = plan_identifier(str(quarter), sha256_hex(seed),
-                                  {n: digest(bundle.files[n]) for n in INPUT_FILES})
+                                  {n: digest(bundle.files[n]) for n in INPUT_FILES}, rule)
     if manifest.get("plan_id") != expected_id:
         fail(f"manifest.json: plan_id {manifest.get('plan_id')!r} does not follow from the "
              f"inputs and seed (expected {expected_id!r})")

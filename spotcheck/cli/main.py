@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from spotcheck.cli import audit, ceremony, planning, publishing, registry
+from spotcheck.cli import audit, ceremony, planning, publishing, registry, report
 from spotcheck.cli.context import Group
 
 
@@ -25,6 +25,6 @@ def main(ctx: click.Context, db_url: str | None, actor: str | None, quiet: bool)
     ctx.obj = {"db_url": db_url, "actor": actor, "quiet": quiet}
 
 
-for _module in (registry, ceremony, planning, audit, publishing):
+for _module in (registry, ceremony, planning, audit, publishing, report):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -85,16 +85,29 @@ def plan(ctx: click.Context, quarter: str, seed: str | None, policy_path: Path |
               show_default=True, help="Folder for the demo's audit bundle (replaced if a bundle).")
 @click.option("--enterprises", type=click.IntRange(1_000, 5_000_000), default=200_000,
               show_default=True, help="Size of the synthetic city.")
+@click.option("--with-results", is_flag=True,
+              help="Store the city in the database (--db; it must hold nothing but an earlier "
+                   "demo), plan there, and simulate inspection results from planted per-tier "
+                   "finding rates, so that `spotcheck report` has a quarter to show.")
 @json_option
 @click.pass_context
-def demo(ctx: click.Context, out: Path, enterprises: int) -> None:
+def demo(ctx: click.Context, out: Path, enterprises: int, with_results: bool) -> None:
     """Plan a quarter for a synthetic city, write its bundle and verify it; no set-up needed."""
     say(ctx, f"planning a synthetic city of {enterprises:,} enterprises with the shipped "
              "policy, then verifying its bundle from the files alone ...")
-    result = bundles.demo(out, enterprises, progress=progress(ctx, "demo"))
+    result = bundles.demo(out, enterprises, progress=progress(ctx, "demo"),
+                          with_results=with_results, db=ctx.obj["db_url"])
     summary = [] if quiet(ctx) else [*plan_summary(result.plan, result.registry), "",
                                      f"audit bundle written to {result.out}; plan notice and "
                                      f"drawn list (一公开) to {result.public}"]
+    done = result.outcomes
+    if done is not None and not quiet(ctx):
+        summary += [f"plan {done.plan_id} stored in {done.database}; simulated results "
+                    f"(planted finding rates) imported: {done.results:,}, of which "
+                    f"{done.published:,} published; {done.missing:,} drawn without a result "
+                    f"yet (as of {done.today.isoformat()})",
+                    *(f"  results file {file}" for file in done.files),
+                    f"next: {done.report_command}"]
     emit(ctx, result, [*summary, *result.verification.lines()], ok=result.verification.ok)
 
 

@@ -29,6 +29,9 @@ DRAWN = "drawn_list"
 NOTICE_COLUMNS = ("抽查计划编号", "抽查计划名称", "抽查任务编号", "抽查任务名称", "抽查类型",
                   "抽查机关", "抽查期间", "随机种子", "冻结指纹", "抽查计划指纹")
 DRAWN_COLUMNS = ("抽查任务编号", "统一社会信用代码", "市场主体名称")
+# published results (抽查结果公示), one row per result version published
+RESULT_COLUMNS = ("抽查计划编号", "抽查任务编号", "抽查任务名称", "抽查机关", "统一社会信用代码",
+                  "市场主体名称", "检查完成日期", "检查结果", "备注")
 TITLES = {NOTICE: "抽查计划公示", DRAWN: "抽查名单"}
 PUBLIC_FILES = tuple(f"{name}.{ext}" for name in (NOTICE, DRAWN) for ext in ("csv", "xlsx"))
 NOT_FROZEN = "未冻结"

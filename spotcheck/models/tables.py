@@ -164,7 +164,7 @@ class PlanAssignmentRow(SQLModel, table=True):
     enterprise_id: str = Field(primary_key=True, max_length=18)
     department: str = Field(primary_key=True, max_length=64)
     inspector_id: str = Field(primary_key=True, max_length=32)
-    cost: int = Field(sa_type=BigInteger)  # 40-bit assign-v1 cost
+    cost: int = Field(sa_type=BigInteger)  # 40-bit cost by the plan's assign rule
 
 
 # --- the event log ---------------------------------------------------------------------

@@ -282,11 +282,45 @@ static inline uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
+/* Move the k-th smallest of n distinct values to values[k], the smaller ones before it and
+ * the larger after it (quickselect, median-of-three pivots). */
+static void select_kth(uint64_t *values, Py_ssize_t n, Py_ssize_t k) {
+    Py_ssize_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        uint64_t a = values[lo], b = values[mid], c = values[hi];
+        uint64_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        Py_ssize_t i = lo, j = hi;
+        while (i <= j) {
+            while (values[i] < pivot) i++;
+            while (values[j] > pivot) j--;
+            if (i <= j) {
+                uint64_t t = values[i];
+                values[i] = values[j];
+                values[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k <= j) {
+            hi = j;
+        } else if (k >= i) {
+            lo = i;
+        } else {
+            return;
+        }
+    }
+}
+
+#define POSITION_BITS 24 /* a visit's lawful officers are ranked as (cost << 24) | position */
+
 /* cheapest_mixed(visit_keys, lawful, officer_keys, keep, start, stop,
  *                out_officers, out_costs, out_sizes, out_left)
  *
  * As cheapest(), for assign-v2: visit v's pairs cost mix64(visit_keys[v] ^ officer_keys[o])
- * >> 24 for each o in lawful[v]; the keys are uint64 arrays hashed beforehand.
+ * >> 24 for each o in lawful[v]; the keys are uint64 arrays hashed beforehand. The costs
+ * cost little, so the selection is what is made fast: each pair is ranked by one integer
+ * (cost, position) and the keep-th smallest found by quickselect.
  */
 static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
     Py_buffer visit_keys, officer_keys;
@@ -299,7 +333,7 @@ static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     Py_buffer out_officers = {0}, out_costs = {0}, out_sizes = {0}, out_left = {0};
     Py_buffer *views = NULL;
-    int64_t *best_cost = NULL, *best_at = NULL;
+    uint64_t *costs = NULL, *ranked = NULL;
     Py_ssize_t taken = 0, n_visits = visit_keys.len / 8, n_officers = officer_keys.len / 8;
     if (keep <= 0 || visit_keys.len % 8 != 0 || officer_keys.len % 8 != 0
         || !PyList_Check(lawful)) {
@@ -317,9 +351,7 @@ static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
         goto done;
     }
     views = PyMem_Calloc((size_t)(stop - start) + 1, sizeof(Py_buffer));
-    best_cost = PyMem_Malloc(sizeof(int64_t) * (size_t)(keep + 1));
-    best_at = PyMem_Malloc(sizeof(int64_t) * (size_t)(keep + 1));
-    if (views == NULL || best_cost == NULL || best_at == NULL) {
+    if (views == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -328,22 +360,51 @@ static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
         taken = -1 - taken;
         goto done;
     }
+    Py_ssize_t widest = 1;
+    for (Py_ssize_t v = start; v < stop; v++) {
+        if (views[v - start].len / 8 > widest) {
+            widest = views[v - start].len / 8;
+        }
+    }
+    if (widest >= ((Py_ssize_t)1 << POSITION_BITS)) {
+        PyErr_SetString(PyExc_ValueError, "a visit has too many lawful officers to rank");
+        goto done;
+    }
+    costs = PyMem_Malloc(sizeof(uint64_t) * (size_t)widest);
+    ranked = PyMem_Malloc(sizeof(uint64_t) * (size_t)widest);
+    if (costs == NULL || ranked == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
     int64_t *kept_officers = out_officers.buf, *kept_costs = out_costs.buf;
     int64_t *sizes = out_sizes.buf, *left = out_left.buf;
     const uint64_t *vkeys = visit_keys.buf, *okeys = officer_keys.buf;
-    Cheapest best = {best_cost, best_at, 0, keep, 0};
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t v = start; v < stop; v++) {
         const int64_t *members = views[v - start].buf;
-        Py_ssize_t count = views[v - start].len / 8;
-        uint64_t key = vkeys[v];
-        cheapest_start(&best);
+        Py_ssize_t count = views[v - start].len / 8, held = 0;
+        uint64_t key = vkeys[v], threshold = UINT64_MAX;
+        int64_t *to_officers = kept_officers + v * keep, *to_costs = kept_costs + v * keep;
         for (Py_ssize_t k = 0; k < count; k++) {
-            cheapest_offer(&best, (int64_t)(mix64(key ^ okeys[members[k]]) >> 24), k);
+            costs[k] = mix64(key ^ okeys[members[k]]) >> 24;
         }
-        cheapest_write(&best, members, kept_officers + v * keep, kept_costs + v * keep);
-        sizes[v] = best.held;
-        left[v] = best.left;
+        left[v] = (int64_t)1 << 40;
+        if (count > keep) {
+            for (Py_ssize_t k = 0; k < count; k++) {
+                ranked[k] = (costs[k] << POSITION_BITS) | (uint64_t)k;
+            }
+            select_kth(ranked, count, keep);  /* ranked[keep]: the cheapest pair left out */
+            threshold = ranked[keep];
+            left[v] = (int64_t)(threshold >> POSITION_BITS);
+        }
+        for (Py_ssize_t k = 0; k < count; k++) {
+            if (((costs[k] << POSITION_BITS) | (uint64_t)k) < threshold) {
+                to_officers[held] = members[k];
+                to_costs[held] = (int64_t)costs[k];
+                held++;
+            }
+        }
+        sizes[v] = held;
     }
     Py_END_ALLOW_THREADS
     result = Py_None;
@@ -353,8 +414,8 @@ done:
         PyBuffer_Release(&views[i]);
     }
     PyMem_Free(views);
-    PyMem_Free(best_cost);
-    PyMem_Free(best_at);
+    PyMem_Free(costs);
+    PyMem_Free(ranked);
     if (out_officers.obj) PyBuffer_Release(&out_officers);
     if (out_costs.obj) PyBuffer_Release(&out_costs);
     if (out_sizes.obj) PyBuffer_Release(&out_sizes);

@@ -131,6 +131,8 @@ def cheapest_pairs(prefix: bytes, visit_ids: np.ndarray, lawful: list[np.ndarray
     else:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(run, ranges(n, 8 * workers)))
+    if bool((sizes == keep).all()):  # every visit kept `keep`: nothing to squeeze out
+        return kept_officers, kept_costs, sizes, left
     mask = np.arange(keep, dtype=np.int64)[None, :] < sizes[:, None]
     return (kept_officers.reshape(n, keep)[mask], kept_costs.reshape(n, keep)[mask],
             sizes, left)

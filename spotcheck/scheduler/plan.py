@@ -67,7 +67,7 @@ class SkipRow:
 
 @dataclass(frozen=True, slots=True, order=True)
 class AssignmentRow:
-    """One officer on one visit, with the assign-v1 cost that chose them."""
+    """One officer on one visit, with the cost (by the plan's assign rule) that chose them."""
 
     enterprise_id: str
     department: str

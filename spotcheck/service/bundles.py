@@ -18,10 +18,10 @@ from spotcheck.formats.bundle import (
     write_bundle,
     zip_folder,
 )
-from spotcheck.formats.public import public_plan, write_public
 from spotcheck.models.events import Event, parse_events_jsonl
 from spotcheck.models.policy import load_policy
 from spotcheck.scheduler.plan import plan_quarter
+from spotcheck.service.demo_results import demo_notice, demo_with_results
 from spotcheck.service.planning import created_at_now
 from spotcheck.service.progress import Progress
 from spotcheck.service.results import DemoResult, Explanation, KeyPair, ZippedBundle
@@ -105,13 +105,20 @@ def make_keys(folder: PathLike = ".", name: str = "bureau") -> KeyPair:
 
 
 def demo(out: PathLike = "spotcheck-demo", enterprises: int = 200_000, *,
-         progress: Progress | None = None) -> DemoResult:
+         progress: Progress | None = None, with_results: bool = False,
+         db: str | None = None) -> DemoResult:
     """Plan a quarter for a synthetic city with the shipped policy, write and verify its bundle,
     and publish its plan notice and drawn list into OUT-public.
 
     A bundle already at `out` (a folder with manifest.json) is replaced, and so is OUT-public.
+    `with_results`: the city is stored and planned in the database `db` (default
+    `$SPOTCHECK_DB`, else sqlite:///spotcheck.db; it must hold nothing but an earlier demo),
+    and results simulated from planted finding rates are imported (files in OUT-results) and
+    partly published, so that `spotcheck report` has a quarter to show.
     """
     target, progress = Path(out), progress or Progress()
+    if with_results:
+        return demo_with_results(target, enterprises, db, progress)
     if target.exists() and (target / "manifest.json").exists():
         shutil.rmtree(target)
     policy, policy_bytes = load_policy()
@@ -125,10 +132,7 @@ def demo(out: PathLike = "spotcheck-demo", enterprises: int = 200_000, *,
     written = write_bundle(bundle, target)
     progress.stage("done")
     report = verify_bundle(written, on_stage=progress.stages("verify"))
-    public = target.with_name(f"{target.name}-public")
-    shutil.rmtree(public, ignore_errors=True)  # the demo's own notice of its last run
-    notice = public_plan(read_bundle(written), written)
-    write_public(notice.files(), public)
+    public = demo_notice(written)
     progress.finish()
     return DemoResult(enterprises, DEMO_QUARTER, DEMO_SEED, written, public, report, plan,
                       registry)

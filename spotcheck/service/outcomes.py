@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from spotcheck.errors import SpotcheckError
-from spotcheck.formats.public import authority
+from spotcheck.formats.public import RESULT_COLUMNS, authority
 from spotcheck.formats.spreadsheet import Sheet, csv_for_people, xlsx_bytes
 from spotcheck.models.calendar import WorkCalendar
 from spotcheck.models.policy import Policy
@@ -34,9 +34,6 @@ from spotcheck.store.results import (
 )
 from spotcheck.store.sql import ENTERPRISE
 from spotcheck.store.transactions import reading
-
-RESULT_COLUMNS = ("抽查计划编号", "抽查任务编号", "抽查任务名称", "抽查机关", "统一社会信用代码",
-                  "市场主体名称", "检查完成日期", "检查结果", "备注")
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,7 @@ def plan_and_store(engine: Engine, request: PlanRequest, progress: Progress) -> 
                         on_stage=progress.stage, draws=snap.draws)
     progress.stage("bundle")
     files = bundle_files(plan, snap.registry, request.policy_bytes, snap.inputs)
-    plan_id = plan_identifier(plan.quarter, plan.seed_hash, snap.digests)
+    plan_id = plan_identifier(plan.quarter, plan.seed_hash, snap.digests, plan.assign)
     evidence = PlanEvidence(
         inputs=snap.digests, outputs={file: digest(files[file]) for file in OUTPUT_FILES},
         freeze=snap.chosen.freeze.seq if snap.chosen.freeze else None,

@@ -174,6 +174,20 @@ class PlanResult(JsonResult):
 
 
 @dataclass(frozen=True)
+class DemoOutcomes(JsonResult):
+    """`demo --with-results`: the database, the results simulated and stored, what to run next."""
+
+    database: str
+    plan_id: str
+    today: date
+    results: int
+    published: int
+    missing: int
+    files: tuple[Path, ...]
+    report_command: str
+
+
+@dataclass(frozen=True)
 class DemoResult(JsonResult):
     """`demo`: the synthetic city's plan, its bundle and the verdict on it."""
 
@@ -185,6 +199,7 @@ class DemoResult(JsonResult):
     verification: VerificationReport
     plan: Plan = field(repr=False, metadata=INTERNAL)
     registry: Registry = field(repr=False, metadata=INTERNAL)
+    outcomes: DemoOutcomes | None = None  # with --with-results
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from spotcheck.service.outcomes import (
 )
 from spotcheck.service.planning import PlanRequest, plan_and_store
 from spotcheck.service.progress import Progress
+from spotcheck.service.report import ReportResult, write_report
 from spotcheck.service.results import (
     CeremonyStatus,
     DatabaseReady,
@@ -265,6 +266,25 @@ class Workspace:
         """Replace an officer of a visit's team by the lowest-cost lawful officer; log it."""
         return substitute(self.engine, quarter, enterprise_id, department, replaced, reason,
                           self.actor)
+
+    # --- the outcome loop (DESIGN §11) --------------------------------------------------------
+
+    def report(self, quarter: str, out: PathLike, *, quarters: int = 1,
+               today: date | None = None, calendar: PathLike | None = None,
+               public: bool = False, suggest_policy: PathLike | None = None,
+               objective: str = "findings") -> ReportResult:
+        """Write the quarter's outcome report: report.html, workbook.xlsx and report.json.
+
+        Statistics pool the `quarters` ending with `quarter`; disturbance looks at the last
+        four. `today` is the day deadlines are judged on (default: today). `public` writes
+        only workbook-public.xlsx (DESIGN §10's columns). `suggest_policy` writes the advice
+        of `objective` ("findings" or "precision") as a policy file to review.
+        """
+        return write_report(self.engine, quarter, Path(out), quarters=quarters,
+                            today=today or date.today(),
+                            calendar=WorkCalendar.from_file(calendar), public=public,
+                            suggest_policy=Path(suggest_policy) if suggest_policy else None,
+                            objective=objective)
 
     # --- the event log ---------------------------------------------------------------------
 

@@ -218,6 +218,7 @@ class CurrentResult:
     codes: tuple[str, ...]
     remarks: str
     published_on: date | None
+    inspectors: tuple[str, ...] = ()  # who inspected, as the file named them (sorted)
 
 
 def current_results(conn: Connection, plan_ids: Sequence[str]) -> list[CurrentResult]:
@@ -233,7 +234,8 @@ def current_results(conn: Connection, plan_ids: Sequence[str]) -> list[CurrentRe
             latest[key] = row
     return [CurrentResult(p, t, e, row.version, row.completed_on,
                           tuple(c for c in row.result.split(";") if c), row.remarks,
-                          published.get((p, t, e, row.version)))
+                          published.get((p, t, e, row.version)),
+                          tuple(i for i in row.inspectors.split(";") if i))
             for (p, t, e), row in sorted(latest.items())]
 
 
