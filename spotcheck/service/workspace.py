@@ -28,6 +28,7 @@ from spotcheck.formats.registry_files import (
     read_results,
 )
 from spotcheck.models.calendar import WorkCalendar
+from spotcheck.models.columns import REGISTRY_KINDS
 from spotcheck.models.policy import load_policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.service.outcomes import (
@@ -64,7 +65,7 @@ from spotcheck.store.results import import_results
 from spotcheck.store.snapshot import known_ids
 from spotcheck.store.substitutes import Substitution, substitute
 
-KINDS = ("enterprises", "inspectors", "conflicts", "history")
+KINDS = REGISTRY_KINDS
 PathLike = str | Path
 
 

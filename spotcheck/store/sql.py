@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from spotcheck.errors import SpotcheckError
+from spotcheck.models.columns import column_names
 from spotcheck.models.registry import as_columns
 from spotcheck.models.tables import (
     ConflictRow,
@@ -35,8 +36,8 @@ from spotcheck.models.tables import (
 from spotcheck.scheduler.plan import AssignmentRow, DrawRow, SkipRow, StratumRow
 
 CHUNK = 50_000  # rows written, or read from the database, at a time
-ENTERPRISE_COLUMNS = ("enterprise_id", "name", "jurisdiction", "industry", "tier")
-HISTORY_COLUMNS = ("enterprise_id", "task", "department", "inspected_on")
+ENTERPRISE_COLUMNS = column_names("enterprises")
+HISTORY_COLUMNS = column_names("history")
 
 ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
 INSPECTOR: Table = InspectorRow.__table__  # type: ignore[attr-defined]
