@@ -318,9 +318,9 @@ static void select_kth(uint64_t *values, Py_ssize_t n, Py_ssize_t k) {
  *                out_officers, out_costs, out_sizes, out_left)
  *
  * As cheapest(), for assign-v2: visit v's pairs cost mix64(visit_keys[v] ^ officer_keys[o])
- * >> 24 for each o in lawful[v]; the keys are uint64 arrays hashed beforehand. The costs
- * cost little, so the selection is what is made fast: each pair is ranked by one integer
- * (cost, position) and the keep-th smallest found by quickselect.
+ * >> 24 for each o in lawful[v]; the keys are uint64 arrays hashed beforehand. Mixing is
+ * cheap, so the selection is what is made fast: each pair is ranked by one distinct integer,
+ * (cost << 24) | position, and the ranks below the (keep+1)-th smallest (quickselect) kept.
  */
 static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
     Py_buffer visit_keys, officer_keys;
@@ -383,7 +383,7 @@ static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
     for (Py_ssize_t v = start; v < stop; v++) {
         const int64_t *members = views[v - start].buf;
         Py_ssize_t count = views[v - start].len / 8, held = 0;
-        uint64_t key = vkeys[v], threshold = UINT64_MAX;
+        uint64_t key = vkeys[v], threshold = 0;
         int64_t *to_officers = kept_officers + v * keep, *to_costs = kept_costs + v * keep;
         for (Py_ssize_t k = 0; k < count; k++) {
             costs[k] = mix64(key ^ okeys[members[k]]) >> 24;
@@ -398,7 +398,7 @@ static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
             left[v] = (int64_t)(threshold >> POSITION_BITS);
         }
         for (Py_ssize_t k = 0; k < count; k++) {
-            if (((costs[k] << POSITION_BITS) | (uint64_t)k) < threshold) {
+            if (count <= keep || ((costs[k] << POSITION_BITS) | (uint64_t)k) < threshold) {
                 to_officers[held] = members[k];
                 to_costs[held] = (int64_t)costs[k];
                 held++;

@@ -121,6 +121,8 @@ class PairCosts:
                 kept_costs[rows, :width] = np.take_along_axis(costs, chosen, axis=1)
                 sizes[rows] = width
                 left[rows] = cheapest_left
+        if bool((sizes == keep).all()):  # every visit kept `keep`: nothing to squeeze out
+            return kept_officers.reshape(-1), kept_costs.reshape(-1), sizes, left
         mask = np.arange(keep, dtype=np.int64)[None, :] < sizes[:, None]
         return kept_officers[mask], kept_costs[mask], sizes, left
 
