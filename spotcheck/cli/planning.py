@@ -26,9 +26,10 @@ def plan_summary(plan: Plan, registry: Registry) -> list[str]:
 
 
 def _plan_lines(result: PlanResult, brief: bool) -> list[str]:
+    rules = ", ".join(result.algorithms.values())
     lines = [] if brief else [*plan_summary(result.plan, result.registry), "",
-                              f"plan {result.plan_id} stored; audit bundle written to "
-                              f"{result.out}"]
+                              f"plan {result.plan_id} stored ({rules}); audit bundle written "
+                              f"to {result.out}"]
     if result.superseded and not brief:
         lines.append(f"plan {result.superseded} is now marked superseded")
     if result.freeze is not None and not brief:

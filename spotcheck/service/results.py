@@ -164,6 +164,7 @@ class PlanResult(JsonResult):
     out: Path
     fingerprint: str  # SHA-256 of the bundle (.zip) or of its deterministic .zip
     counts: dict[str, int]
+    algorithms: dict[str, str]  # the reproducible rules used, as in manifest.json
     superseded: str | None
     freeze: Event | None
     seed_event: Event | None
