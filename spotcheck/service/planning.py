@@ -149,7 +149,8 @@ def plan_and_store(engine: Engine, request: PlanRequest, progress: Progress) -> 
         out=request.out, fingerprint=bundle_fingerprint(request.out),
         counts={"strata": len(plan.strata), "draws": len(plan.draws),
                 "skipped": len(plan.skipped), "assignments": len(plan.assignments)},
-        algorithms=dict(plan.algorithms), superseded=superseded, freeze=snap.chosen.freeze, seed_event=snap.chosen.seed_event,
+        algorithms=dict(plan.algorithms), superseded=superseded, freeze=snap.chosen.freeze,
+        seed_event=snap.chosen.seed_event,
         warning=snap.chosen.warning,
         signer=request.signer.fingerprint if request.signer else None,
         plan=plan, registry=snap.registry)
