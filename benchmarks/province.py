@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from spotcheck.demo import quota
-from spotcheck.models.columns import column_names
+from spotcheck.models.columns import base_column_names
 from spotcheck.models.domain import Conflict, Inspector
 from spotcheck.models.identifiers import USCC_ALPHABET, USCC_WEIGHTS
 from spotcheck.models.registry import EnterpriseColumns, HistoryColumns, Registry
@@ -649,10 +649,11 @@ def province_registry(n: int, *, seed: int = PROVINCE_SEED) -> Registry:
     return Registry.build(enterprises, officers, _conflicts(layout, officers, seed), history)
 
 
-ENTERPRISE_HEADER = column_names("enterprises")
-INSPECTOR_HEADER = column_names("inspectors")
-CONFLICT_HEADER = column_names("conflicts")
-HISTORY_HEADER = column_names("history")
+# the columns every release reads (the optional ones added since are left out)
+ENTERPRISE_HEADER = base_column_names("enterprises")
+INSPECTOR_HEADER = base_column_names("inspectors")
+CONFLICT_HEADER = base_column_names("conflicts")
+HISTORY_HEADER = base_column_names("history")
 
 
 def write_province_files(folder: Path, n: int, *, seed: int = PROVINCE_SEED) -> dict[str, Path]:

@@ -9,25 +9,31 @@ spotcheck, numpy or anything outside the standard library, so it can be read in 
 and run on any machine with Python 3.11 or later. It checks, one printed line per check:
 
 - the manifest: format, algorithm ids, the seed rules and seed_hash = sha256(seed);
-- every input and result file against the digest the manifest records;
+- every input and result file against the digest the manifest records, and the files of
+  the optional policy keys (docs/AUDIT.md) present exactly when the policy sets the key;
 - that the manifest's copy of the policy is policy.toml;
-- eligibility: each task's scope, the cooldown rule, the strata with a round this quarter,
-  and their population and eligible counts against strata.csv;
+- eligibility: each task's scope, the cooldown rule, the annual cap (its inspections of the
+  year from the history and inputs/planned.csv, and capped.csv), the strata with a round
+  this quarter, and their population and eligible counts against strata.csv;
 - round-v1: every stratum's target and floor, in exact fractions;
 - draw-v1: every ticket in draws.csv and skipped.csv;
 - the draw: each stratum's draws and skips are exactly its lowest-(ticket, enterprise_id)
   eligible enterprises, every skip is an enterprise with no lawful team (static rule of
-  docs/ALLOCATION.md), the ranks, and the drawn count recorded in strata.csv;
+  docs/ALLOCATION.md) or one whose annual cap the plan's visits of other departments used
+  (judged from visits.csv), the ranks, and the drawn count recorded in strata.csv;
 - the allocation bookkeeping: drawn <= allocated <= target, allocated == target unless
   shortfalls.csv gives a capacity reason, shortfall = max(0, floor - drawn);
-- visits.csv against the draws; every team: exactly team_size distinct lawful officers,
-  within each officer's capacity; every cost in assignments.csv, by the assign rule the
-  manifest names (assign-v1 or assign-v2).
+- visits.csv against the draws; every team: exactly team_size distinct lawful officers (role
+  officer, rotation kept), within each officer's capacity; every cost in assignments.csv, by
+  the assign rule the manifest names (assign-v1 or assign-v2); no enterprise past its
+  annual cap; every expert (专家) in experts.csv lawful, within need and capacity, priced
+  by the same rule, and every unfilled place in expert_gaps.csv.
 
 It does NOT re-solve the staffing optimisation: it does not prove that the teams are the
 cheapest lawful ones (the assign rule's minimum total cost), nor that capacity really ran out where
-shortfalls.csv says a stratum was closed (alloc-v1's max-flow test). `spotcheck verify BUNDLE`
-proves both, with an exact optimality certificate.
+shortfalls.csv says a stratum was closed (alloc-v1's max-flow test), nor the balance caps of
+workload = "balanced", the experts' maximum filling, or shortfall_groups.csv (all maximum
+flows). `spotcheck verify BUNDLE` proves them, with exact certificates.
 
 Exit status: 0 when everything reproduces ("ALL DRAWS REPRODUCE"), 1 when anything does not,
 2 for a usage error.
@@ -69,11 +75,28 @@ HEADERS = {
     "visits.csv": ("enterprise_id", "department", "tasks"),
     "shortfalls.csv": ("task", "tier", "jurisdiction", "target", "allocated", "drawn",
                        "shortfall", "reason"),
+    "inputs/planned.csv": ("enterprise_id", "department", "quarter"),
+    "capped.csv": ("enterprise_id", "tier", "cap", "used", "inspections"),
+    "experts.csv": ("enterprise_id", "department", "inspector_id", "cost"),
+    "expert_gaps.csv": ("enterprise_id", "department", "needed", "drawn", "reason"),
+    "shortfall_groups.csv": ("department", "jurisdiction", "qualifications", "officers",
+                             "capacity", "saturated", "extra", "added"),
 }
+# Input tables with the columns added since the first release, written only when a row holds
+# a value other than the default (the default when the column is absent).
+EXTENDED_HEADERS = {
+    "inputs/inspectors.csv": (*HEADERS["inputs/inspectors.csv"], "role"),
+    "inputs/history.csv": (*HEADERS["inputs/history.csv"], "inspectors"),
+}
+DEFAULTS = {"role": "officer", "inspectors": ""}
 INPUT_FILES = ("policy.toml", "inputs/enterprises.csv", "inputs/inspectors.csv",
                "inputs/conflicts.csv", "inputs/history.csv")
 OUTPUT_FILES = ("strata.csv", "draws.csv", "skipped.csv", "assignments.csv", "visits.csv",
                 "shortfalls.csv")
+# Files of the optional policy keys: annual_cap (inputs/planned.csv, capped.csv), a task's
+# experts (experts.csv, expert_gaps.csv), shortfall_advice (shortfall_groups.csv).
+OPTIONAL_INPUT_FILES = ("inputs/planned.csv",)
+OPTIONAL_OUTPUT_FILES = ("capped.csv", "experts.csv", "expert_gaps.csv", "shortfall_groups.csv")
 SHOWN = 5  # examples printed under a failed check
 
 Key = tuple[str, str, str]  # a stratum: (task, tier, jurisdiction)
@@ -136,12 +159,15 @@ def read_table(files: dict[str, bytes], name: str) -> list[dict[str, str]]:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise BundleError(f"{name} cannot be read as UTF-8 CSV: {exc}") from exc
     header = HEADERS[name]
+    if rows and tuple(rows[0]) == EXTENDED_HEADERS.get(name):
+        header = EXTENDED_HEADERS[name]
     if not rows or tuple(rows[0]) != header:
         raise BundleError(f"{name}: the header is not {','.join(header)}")
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise BundleError(f"{name}:{number}: {len(row)} field(s), expected {len(header)}")
-    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    added = {c: DEFAULTS[c] for c in EXTENDED_HEADERS.get(name, ()) if c not in header}
+    return [{**dict(zip(header, row, strict=True)), **added} for row in rows[1:]]
 
 
 def exact(value: object) -> Fraction:
@@ -160,6 +186,7 @@ class Tier:
     quarters: tuple[int, ...]
     cooldown_months: int
     priority: int
+    annual_cap: int | None = None  # inspections of one enterprise a calendar year, at most
 
 
 @dataclass(frozen=True)
@@ -171,6 +198,8 @@ class Task:
     jurisdictions: tuple[str, ...]
     industries: tuple[str, ...]
     qualification: str
+    experts: int = 0                # experts (专家) joining each visit, on top of officers
+    expert_qualification: str = ""
 
     def in_scope(self, jurisdiction: str, industry: str) -> bool:
         """Return whether an enterprise is in scope: each non-empty prefix list must match."""
@@ -187,6 +216,20 @@ class Policy:
     tiers: dict[str, Tier]
     tasks: dict[str, Task]  # by code, in code order
     assign: str | None = None  # the assign rule the policy names, if it names one
+    officer_cooldown_months: int = 0  # rotation (轮岗)
+    workload: str = "minimum-cost"
+    shortfall_advice: bool = False
+
+    @property
+    def caps(self) -> dict[str, int]:
+        """Return the tiers with an annual cap, and their caps."""
+        return {n: t.annual_cap for n, t in self.tiers.items() if t.annual_cap is not None}
+
+    def optional_files(self) -> set[str]:
+        """Return the files of the optional keys this policy sets."""
+        return ({"inputs/planned.csv", "capped.csv"} if self.caps else set()) | (
+            {"experts.csv", "expert_gaps.csv"} if any(t.experts for t in self.tasks.values())
+            else set()) | ({"shortfall_groups.csv"} if self.shortfall_advice else set())
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Policy:
@@ -194,15 +237,19 @@ class Policy:
         try:
             tiers = {name: Tier(exact(t["ratio"]), exact(t.get("min_ratio", 0)),
                                 tuple(sorted(t.get("quarters", (1, 2, 3, 4)))),
-                                int(t.get("cooldown_months", 0)), int(t["priority"]))
+                                int(t.get("cooldown_months", 0)), int(t["priority"]),
+                                None if t.get("annual_cap") is None else int(t["annual_cap"]))
                      for name, t in raw["tiers"].items()}
             tasks = [Task(t["code"], t["department"],
                           tuple(sorted(set(t.get("jurisdictions", ())))),
-                          tuple(sorted(set(t.get("industries", ())))), t.get("qualification", ""))
+                          tuple(sorted(set(t.get("industries", ())))), t.get("qualification", ""),
+                          int(t.get("experts", 0)), t.get("expert_qualification", ""))
                      for t in raw["tasks"]]
             return cls(int(raw["team_size"]), raw.get("cooldown_scope", "any"), tiers,
                        {t.code: t for t in sorted(tasks, key=lambda t: t.code)},
-                       raw.get("assign"))
+                       raw.get("assign"), int(raw.get("officer_cooldown_months", 0)),
+                       raw.get("workload", "minimum-cost"),
+                       bool(raw.get("shortfall_advice", False)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BundleError(f"the policy lacks or mangles a key: {exc!r}") from exc
 
@@ -243,6 +290,11 @@ class Quarter:
         return date(index // 12, index % 12 + 1, 1)
 
 
+def quarter_of(day: date) -> str:
+    """Return the quarter YYYYQn a day falls in."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
 @dataclass(frozen=True)
 class Officer:
     """One inspector (执法检查人员) as recorded in inputs/inspectors.csv."""
@@ -253,21 +305,37 @@ class Officer:
     qualifications: frozenset[str]
     capacity: int
     certificate_expiry: date
+    role: str = "officer"  # officer (执法人员), expert (专家) or auxiliary (辅助人员)
 
 
 class Staffing:
-    """Who may lawfully inspect whom (docs/ALLOCATION.md, "lawful officer")."""
+    """Who may lawfully inspect whom (docs/ALLOCATION.md, "lawful officer"): officers only,
+    and apart from them the experts (专家) a task may ask for; recusal (回避) and rotation
+    (轮岗: whoever the history names as having inspected the enterprise on or after the
+    first day of the month officer_cooldown_months before the quarter) keep one off."""
 
     def __init__(self, officers: list[Officer], conflicts: set[tuple[str, str]],
-                 quarter: Quarter) -> None:
+                 quarter: Quarter, rotated: set[tuple[str, str]] | None = None) -> None:
         self.by_department: dict[str, list[Officer]] = defaultdict(list)
+        self.experts: dict[str, list[Officer]] = defaultdict(list)
         for officer in officers:
-            if officer.certificate_expiry >= quarter.end and officer.capacity > 0:
+            if officer.role == "officer" and officer.certificate_expiry >= quarter.end \
+                    and officer.capacity > 0:
                 self.by_department[officer.department].append(officer)
+            if officer.role == "expert" and officer.capacity > 0:
+                self.experts[officer.department].append(officer)
         self.recused: dict[str, set[str]] = defaultdict(set)
-        for inspector_id, enterprise_id in conflicts:
+        for inspector_id, enterprise_id in (*conflicts, *(rotated or ())):
             self.recused[enterprise_id].add(inspector_id)
         self.pools: dict[tuple[str, str, frozenset[str]], frozenset[str]] = {}
+
+    def expert_pool(self, enterprise_id: str, jurisdiction: str, department: str,
+                    qualifications: frozenset[str]) -> frozenset[str]:
+        """Return the experts who may join this enterprise's visit for this department."""
+        return frozenset(o.inspector_id for o in self.experts.get(department, ())
+                         if jurisdiction.startswith(o.jurisdiction)
+                         and qualifications <= o.qualifications) - self.recused.get(
+                             enterprise_id, set())
 
     def lawful(self, enterprise_id: str, jurisdiction: str, department: str,
                qualifications: frozenset[str]) -> frozenset[str]:
@@ -301,6 +369,9 @@ class Audit:
         self._tables: dict[str, list[dict[str, str]]] = {}
         self.officers: dict[str, Officer] = {}
         self.assign = ""  # the assign rule the manifest names
+        self.policy = Policy(2, "any", {}, {})  # policy.toml, once read
+        # the annual cap: each enterprise's (department, quarter) pairs of the year so far
+        self.cap_pairs: dict[str, set[tuple[str, str]]] = defaultdict(set)
 
     def table(self, name: str) -> list[dict[str, str]]:
         """Return one CSV of the bundle as dicts, read once."""
@@ -340,7 +411,7 @@ class Audit:
             raise BundleError("manifest.json is not a JSON object")
         quarter, seed_digest = self._check_manifest(manifest)
         self._check_digests(manifest)
-        policy = self._check_policy(manifest)
+        policy = self.policy = self._check_policy(manifest)
         rows = self.table("inputs/enterprises.csv")
         enterprises = {r["enterprise_id"]: r for r in rows}
         if len(enterprises) != len(rows):
@@ -354,6 +425,10 @@ class Audit:
         self._check_draws(policy, quarter, seed_digest, strata, recorded, enterprises, staffing)
         self._check_allocation(recorded)
         self._check_teams(policy, quarter, seed_digest, enterprises, staffing)
+        if policy.caps:
+            self._check_cap_bound(policy, quarter, enterprises)
+        if any(t.experts for t in policy.tasks.values()):
+            self._check_experts(policy, quarter, seed_digest, enterprises, staffing)
         self._check_counts(manifest)
 
     # -- manifest, seed and digests ---------------------------------------------------------
@@ -398,9 +473,11 @@ class Audit:
         return quarter, seed_digest
 
     def _check_digests(self, manifest: dict[str, Any]) -> None:
-        for part, names in (("inputs", INPUT_FILES), ("outputs", OUTPUT_FILES)):
+        for part, names, optional in (("inputs", INPUT_FILES, OPTIONAL_INPUT_FILES),
+                                      ("outputs", OUTPUT_FILES, OPTIONAL_OUTPUT_FILES)):
             recorded = manifest.get(part)
             recorded = recorded if isinstance(recorded, dict) else {}
+            names = (*names, *(n for n in optional if n in self.files or n in recorded))
             problems = []
             for name in names:
                 if name not in self.files:
@@ -426,6 +503,13 @@ class Audit:
         if policy.assign is not None and policy.assign != self.assign:
             problems.append(f"policy.toml sets assign = {policy.assign!r}, the manifest names "
                             f"{self.assign}")
+        wanted = policy.optional_files()
+        for name in (*OPTIONAL_INPUT_FILES, *OPTIONAL_OUTPUT_FILES):
+            if (name in self.files) != (name in wanted):
+                problems.append(f"{name} is {'in' if name in self.files else 'missing from'} "
+                                "the bundle, but the policy " + (
+                                    "sets no key that writes it" if name not in wanted
+                                    else "sets the key that needs it"))
         self.check("policy", problems, f"team_size {policy.team_size}, cooldown_scope "
                    f"{policy.cooldown_scope}, tiers {', '.join(sorted(policy.tiers))}, tasks "
                    f"{', '.join(policy.tasks)}")
@@ -450,6 +534,7 @@ class Audit:
                     latest[seen_for] = max(latest.get(seen_for, day), day)
         except ValueError as exc:
             raise BundleError(f"inputs/history.csv: {exc}") from exc
+        capped = self._annual_cap(policy, quarter, history, enterprises)
         rounds = {name for name, tier in policy.tiers.items() if quarter.number in tier.quarters}
         members: dict[Key, list[str]] = defaultdict(list)
         eligible: dict[Key, list[str]] = defaultdict(list)
@@ -462,7 +547,8 @@ class Audit:
                 members[key].append(eid)
                 months = policy.tiers[ent["tier"]].cooldown_months
                 seen = latest.get((eid, None if policy.cooldown_scope == "any" else task.code))
-                if months == 0 or seen is None or seen < quarter.cooldown_threshold(months):
+                if (months == 0 or seen is None or seen < quarter.cooldown_threshold(months)) \
+                        and eid not in capped:
                     eligible[key].append(eid)
         strata = {key: Stratum(len(members[key]), eligible[key]) for key in sorted(members)}
         for key in sorted(set(strata) | set(recorded)):
@@ -477,11 +563,40 @@ class Audit:
                                 f"{recorded[key]['population']}/{recorded[key]['eligible']} in "
                                 f"strata.csv, the rules give {strata[key].population}/"
                                 f"{len(strata[key].eligible)}")
+        if policy.caps and "capped.csv" in self.files:
+            inside = {eid for stratum in members.values() for eid in stratum}
+            expected = [(eid, enterprises[eid]["tier"], str(policy.caps[enterprises[eid]["tier"]]),
+                         str(len(self.cap_pairs[eid])),
+                         "; ".join(f"{d} {q}" for d, q in sorted(self.cap_pairs[eid])))
+                        for eid in sorted(capped & inside)]
+            problems += _differences("capped.csv", [tuple(r.values())
+                                                    for r in self.table("capped.csv")],
+                                     expected, "is not an enterprise the annual cap excludes",
+                                     "is excluded by the annual cap but not listed")
         self.check("eligibility", problems,
                    f"{len(strata)} strata (task, tier, jurisdiction) with a round in "
-                   f"{quarter}; scope and cooldown give the population "
+                   f"{quarter}; scope, cooldown and annual cap give the population "
                    "and eligible counts of strata.csv")
         return strata
+
+    def _annual_cap(self, policy: Policy, quarter: Quarter, history: list[dict[str, str]],
+                    enterprises: dict[str, dict[str, str]]) -> set[str]:
+        """Return the enterprises whose inspections of the year reach their tier's annual
+        cap; an inspection is a (department, quarter) pair of the history (by the quarter
+        of its date) or of the year's other active plans (inputs/planned.csv)."""
+        if not policy.caps:
+            return set()
+        year = str(quarter.year)
+        for h in history:
+            if h["inspected_on"].startswith(year):
+                day = date.fromisoformat(h["inspected_on"])
+                self.cap_pairs[h["enterprise_id"]].add((h["department"], quarter_of(day)))
+        if "inputs/planned.csv" in self.files:
+            for p in self.table("inputs/planned.csv"):
+                if p["quarter"].startswith(year + "Q"):
+                    self.cap_pairs[p["enterprise_id"]].add((p["department"], p["quarter"]))
+        return {eid for eid, e in enterprises.items() if e["tier"] in policy.caps
+                and len(self.cap_pairs[eid]) >= policy.caps[e["tier"]]}
 
     def _check_targets(self, policy: Policy, quarter: Quarter, seed_digest: str,
                        strata: dict[Key, Stratum], recorded: dict[Key, dict[str, str]]) -> None:
@@ -523,14 +638,21 @@ class Audit:
         try:
             officers = [Officer(r["inspector_id"], r["department"], r["jurisdiction"],
                                 frozenset(q for q in r["qualifications"].split(";") if q),
-                                int(r["capacity"]), date.fromisoformat(r["certificate_expiry"]))
+                                int(r["capacity"]), date.fromisoformat(r["certificate_expiry"]),
+                                r["role"])
                         for r in self.table("inputs/inspectors.csv")]
+            rotated = set()
+            if self.policy.officer_cooldown_months > 0:
+                since = quarter.cooldown_threshold(self.policy.officer_cooldown_months)
+                rotated = {(i, h["enterprise_id"]) for h in self.table("inputs/history.csv")
+                           if date.fromisoformat(h["inspected_on"]) >= since
+                           for i in h["inspectors"].split(";") if i}
         except ValueError as exc:
-            raise BundleError(f"inputs/inspectors.csv: {exc}") from exc
+            raise BundleError(f"inputs/inspectors.csv or history.csv: {exc}") from exc
         self.officers = {o.inspector_id: o for o in officers}
         conflicts = {(r["inspector_id"], r["enterprise_id"])
                      for r in self.table("inputs/conflicts.csv")}
-        return Staffing(officers, conflicts, quarter)
+        return Staffing(officers, conflicts, quarter, rotated)
 
     def _check_draws(self, policy: Policy, quarter: Quarter, seed_digest: str,
                      strata: dict[Key, Stratum], recorded: dict[Key, dict[str, str]],
@@ -569,6 +691,23 @@ class Audit:
                     chain = wanted
             return False
 
+        visited: dict[str, set[str]] = defaultdict(set)  # enterprise → departments visiting
+        for visit in self.table("visits.csv"):
+            visited[visit["enterprise_id"]].add(visit["department"])
+        recorded_skips = {(r["task"], r["enterprise_id"]) for r in self.table("skipped.csv")}
+
+        def cap_used(eid: str, department: str) -> bool:
+            """Return whether opening a visit of `department` would pass the enterprise's
+            annual cap, judged from the plan's visits: an enterprise the plan does not visit
+            for this department, whose cap the history, other plans and the plan's visits of
+            other departments use up (docs/ALLOCATION.md)."""
+            cap = policy.caps.get(enterprises[eid]["tier"])
+            now = {d for d, q in self.cap_pairs[eid] if q == q_text}
+            if cap is None or department in now or department in visited[eid]:
+                return False
+            return len(self.cap_pairs[eid]) + len(visited[eid] - now) >= cap
+
+        q_text = str(quarter)
         problems: list[str] = []
         draws: list[tuple[str, ...]] = []
         skips: list[tuple[str, ...]] = []
@@ -590,6 +729,12 @@ class Audit:
                 if taken == allocated and not closed:
                     break
                 if no_team(eid, task):
+                    skips.append((task, eid, ticket))
+                    continue
+                # A cap-skip is judged from the final visits: within the drawn part it must
+                # be one; at the candidate that closed a stratum, only if recorded as one.
+                if cap_used(eid, policy.tasks[task].department) and (
+                        taken < allocated or (task, eid) in recorded_skips):
                     skips.append((task, eid, ticket))
                     continue
                 if taken == allocated:
@@ -616,7 +761,8 @@ class Audit:
         self.check("draws", problems,
                    f"{len(draws)} draws and {len(skips)} skips are each stratum's lowest "
                    "(ticket, enterprise_id) eligible enterprises, with the recorded ranks "
-                   "and drawn counts; every skip has no lawful team")
+                   "and drawn counts; every skip has no lawful team, or its annual cap "
+                   "used by the plan's visits of other departments")
 
     def _check_allocation(self, recorded: dict[Key, dict[str, str]]) -> None:
         shortfalls = {(r["task"], r["tier"], r["jurisdiction"]): r
@@ -712,6 +858,75 @@ class Audit:
         self.check(self.assign, costs, f"{sum(map(len, teams.values()))} costs in "
                    "assignments.csv reproduce (that the teams are the cheapest is for "
                    "`spotcheck verify`)")
+
+    def _check_cap_bound(self, policy: Policy, quarter: Quarter,
+                         enterprises: dict[str, dict[str, str]]) -> None:
+        """Check no enterprise ends the plan past its annual cap."""
+        q = str(quarter)
+        plan: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for visit in self.table("visits.csv"):
+            plan[visit["enterprise_id"]].add((visit["department"], q))
+        problems = []
+        for eid, pairs in sorted(plan.items()):
+            cap = policy.caps.get(enterprises.get(eid, {}).get("tier", ""))
+            total = self.cap_pairs[eid] | pairs
+            if cap is not None and len(total) > cap:
+                problems.append(f"{eid}: {len(total)} inspections in {quarter.year} "
+                                f"({', '.join(' '.join(p) for p in sorted(total))}), above its "
+                                f"annual cap of {cap}")
+        self.check("annual cap", problems, f"no enterprise of the {len(plan)} visited is past "
+                   "its annual cap, counting history, other plans and this plan")
+
+    def _check_experts(self, policy: Policy, quarter: Quarter, seed_digest: str,
+                       enterprises: dict[str, dict[str, str]], staffing: Staffing) -> None:
+        """Check experts.csv and expert_gaps.csv against the visits and the lawful experts."""
+        need: dict[tuple[str, str], tuple[int, frozenset[str]]] = {}
+        for visit in self.table("visits.csv"):
+            asking = [policy.tasks[t] for t in visit["tasks"].split(";")
+                      if t in policy.tasks and policy.tasks[t].experts]
+            if asking:
+                need[(visit["enterprise_id"], visit["department"])] = (
+                    max(t.experts for t in asking),
+                    frozenset(t.expert_qualification for t in asking if t.expert_qualification))
+        problems = []
+        got: Counter[tuple[str, str]] = Counter()
+        load: Counter[str] = Counter()
+        for row in self.table("experts.csv"):
+            key = (row["enterprise_id"], row["department"])
+            expert = row["inspector_id"]
+            got[key] += 1
+            load[expert] += 1
+            if key not in need or expert not in staffing.expert_pool(
+                    key[0], enterprises.get(key[0], {}).get("jurisdiction", "-"), key[1],
+                    need[key][1]):
+                problems.append(f"experts.csv: {expert} may not join the visit to {key[0]} "
+                                f"({key[1]}) as an expert (专家)")
+            cost = assign_cost(self.assign, seed_digest, str(quarter), key[0], expert)
+            if row["cost"] != str(cost):
+                problems.append(f"experts.csv: the cost of {expert} on {key[0]} is "
+                                f"{row['cost']}, {self.assign} gives {cost}")
+        problems += [f"experts.csv: {o} joins {n} visits, above the capacity of "
+                     f"{self.officers[o].capacity if o in self.officers else 0}"
+                     for o, n in sorted(load.items())
+                     if n > (self.officers[o].capacity if o in self.officers else 0)]
+        gaps = {(r["enterprise_id"], r["department"]): r for r in self.table("expert_gaps.csv")}
+        for key, (wanted, _) in sorted(need.items()):
+            gap = gaps.pop(key, None)
+            if got[key] > wanted:
+                problems.append(f"experts.csv: the visit to {key[0]} has {got[key]} experts, "
+                                f"its tasks ask for {wanted}")
+            elif got[key] < wanted and (gap is None or (gap["needed"], gap["drawn"]) != (
+                    str(wanted), str(got[key]))):
+                problems.append(f"expert_gaps.csv does not record the visit to {key[0]} "
+                                f"({key[1]}) with {got[key]} of {wanted} experts")
+            elif got[key] == wanted and gap is not None:
+                problems.append(f"expert_gaps.csv lists {key[0]}, whose experts are complete")
+        problems += [f"expert_gaps.csv lists {k[0]} ({k[1]}), no visit needing experts"
+                     for k in sorted(gaps)]
+        self.check("experts", problems, f"{sum(got.values())} experts (专家) are lawful, within "
+                   "need and capacity and priced by the assign rule; every place left empty is "
+                   "in expert_gaps.csv (that they fill the most places at the least cost is "
+                   "for `spotcheck verify`)")
 
     def _check_counts(self, manifest: dict[str, Any]) -> None:
         counts = manifest.get("counts")

@@ -39,6 +39,12 @@ from spotcheck.models.quarter import Quarter as Quarter
 from spotcheck.models.registry import EnterpriseColumns as EnterpriseColumns
 from spotcheck.models.registry import HistoryColumns as HistoryColumns
 from spotcheck.models.registry import Registry as Registry
+from spotcheck.outcomes.advice import advise as advise
+from spotcheck.outcomes.estimates import Estimate as Estimate
+from spotcheck.outcomes.estimates import StratumCounts as StratumCounts
+from spotcheck.outcomes.estimates import stratified as stratified
+from spotcheck.outcomes.intervals import clopper_pearson as clopper_pearson
+from spotcheck.outcomes.intervals import wilson as wilson
 from spotcheck.scheduler.hashes import cost as cost
 from spotcheck.scheduler.hashes import round_offset as round_offset
 from spotcheck.scheduler.hashes import seed_hash as seed_hash

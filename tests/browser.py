@@ -82,6 +82,7 @@ class _DevTools:
         self.next_id = 0
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """Send a command and return its result, collecting the events that come first."""
         self.next_id += 1
         self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
         while True:
@@ -93,6 +94,7 @@ class _DevTools:
             self.events.append(message)
 
     def wait_for(self, method: str, seconds: float = 30) -> None:
+        """Wait until an event of `method` has arrived."""
         deadline = time.monotonic() + seconds
         while not any(e.get("method") == method for e in self.events):
             if time.monotonic() > deadline:
@@ -100,6 +102,7 @@ class _DevTools:
             self.events.append(json.loads(self.socket.recv()))
 
     def close(self) -> None:
+        """Close the connection."""
         self.socket.close()
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import spotcheck
 from spotcheck import Conflict, Enterprise, HistoryRecord, Inspector, Policy, Registry
 from spotcheck.models.identifiers import uscc_check_character
+from spotcheck.models.registry import PlannedVisit
 
 JURISDICTIONS = ("330102", "330105", "330106")
 INDUSTRIES = ("F5211", "C3411", "L7212", "H6210", "")
@@ -39,6 +40,7 @@ TASK_TEMPLATES = (
 # An SCJG task needing 特种设备: with SP-JY it makes joint visits that need both qualifications.
 MIXED_TEMPLATE = ("DT-SY", "商场电梯使用检查", "SCJG", ("F52", "L72"), "特种设备")
 HISTORY_TASKS = ("GS-QY", "SP-JY", "TZ-SB", "DT-SY", "OLD-2019")
+EXPERT_QUALIFICATION = "锅炉"  # what experts (专家) of a task with experts may be asked to hold
 
 # Text that CSV must quote or keep intact: commas, quotes, line feeds, CJK punctuation, a
 # spreadsheet formula. (A bare carriage return is left to a dedicated test.)
@@ -98,24 +100,41 @@ class PolicySpec:
     tiers: tuple[TierSpec, ...]
     tasks: tuple[tuple[str, str, str, tuple[str, ...], str, tuple[str, ...]], ...]
     assign: str | None = None  # the policy's assign key; None leaves it out (assign-v2)
+    # The optional keys of lawful teams II; their defaults leave the keys out.
+    annual_caps: tuple[tuple[str, int], ...] = ()              # (tier, annual_cap)
+    experts: tuple[tuple[str, int, str], ...] = ()             # (task, experts, qualification)
+    workload: str | None = None                                # "balanced"
+    officer_cooldown_months: int | None = None
+    shortfall_advice: bool = False
 
     def text(self) -> str:
         """Return the policy as TOML text (schema 1)."""
         lines = ["schema = 1", 'name = "生成的抽查政策"', f"team_size = {self.team_size}",
                  f'cooldown_scope = "{self.cooldown_scope}"',
-                 *([f'assign = "{self.assign}"'] if self.assign else []), ""]
+                 *([f'assign = "{self.assign}"'] if self.assign else []),
+                 *([f'workload = "{self.workload}"'] if self.workload else []),
+                 *([f"officer_cooldown_months = {self.officer_cooldown_months}"]
+                   if self.officer_cooldown_months is not None else []),
+                 *(["shortfall_advice = true"] if self.shortfall_advice else []), ""]
+        caps = dict(self.annual_caps)
         for tier in self.tiers:
             quarters = ", ".join(str(q) for q in tier.quarters)
             lines += [f"[tiers.{tier.name}]", f'label = "等级{tier.name}"',
                       f"ratio = {fmt(tier.ratio)}", f"min_ratio = {fmt(tier.min_ratio)}",
                       f"quarters = [{quarters}]", f"cooldown_months = {tier.cooldown_months}",
-                      f"priority = {tier.priority}", ""]
+                      f"priority = {tier.priority}",
+                      *([f"annual_cap = {caps[tier.name]}"] if tier.name in caps else []), ""]
+        experts = {code: (n, q) for code, n, q in self.experts}
         for code, name, department, industries, qualification, jurisdictions in self.tasks:
             lines += ["[[tasks]]", f'code = "{code}"', f'name = "{name}"',
                       f'department = "{department}"',
                       f"jurisdictions = [{', '.join(repr(j) for j in jurisdictions)}]",
                       f"industries = [{', '.join(repr(i) for i in industries)}]",
-                      f'qualification = "{qualification}"', ""]
+                      f'qualification = "{qualification}"']
+            if code in experts:
+                lines += [f"experts = {experts[code][0]}",
+                          f'expert_qualification = "{experts[code][1]}"']
+            lines.append("")
         return "\n".join(lines)
 
     def with_ratio(self, tier_name: str, ratio: float) -> PolicySpec:
@@ -136,6 +155,7 @@ class Scenario:
     history: tuple[HistoryRecord, ...]
     quarter: str
     seed: str
+    planned: tuple[PlannedVisit, ...] = ()  # the year's other active plans' visits
 
     @property
     def policy_bytes(self) -> bytes:
@@ -150,7 +170,8 @@ class Scenario:
     @cached_property
     def registry(self) -> Registry:
         """Return the registry snapshot of the rows."""
-        return Registry.build(self.enterprises, self.inspectors, self.conflicts, self.history)
+        return Registry.build(self.enterprises, self.inspectors, self.conflicts, self.history,
+                              self.planned)
 
     @cached_property
     def plan(self) -> spotcheck.Plan:
@@ -253,6 +274,53 @@ def scenarios(draw: st.DrawFn, min_enterprises: int = 10, max_enterprises: int =
                                   department=dept, inspected_on=day)
                     for e, task, dept, day in visits)
     return Scenario(spec, enterprises, inspectors, conflicts, history, quarter, draw(SEEDS))
+
+
+@st.composite
+def lawful_scenarios(draw: st.DrawFn, capacity: int | None = None) -> Scenario:
+    """Draw a scenario using the new keys: annual caps on some tiers, experts on some tasks,
+    balanced workload, rotation, shortfall advice; experts and auxiliary staff among the
+    inspectors, inspectors named in the history, the year's other plans' visits."""
+    sc = draw(scenarios(min_enterprises=15, max_enterprises=70, capacity=capacity))
+    tiers = [t.name for t in sc.spec.tiers]
+    caps = tuple((t, draw(st.integers(1, 2))) for t in tiers if draw(st.integers(0, 2)))
+    experts = tuple((task[0], draw(st.integers(1, 2)),
+                     draw(st.sampled_from(("", EXPERT_QUALIFICATION))))
+                    for task in sc.spec.tasks if draw(st.booleans()))
+    spec = dataclasses.replace(
+        sc.spec, annual_caps=caps, experts=experts,
+        workload=draw(st.sampled_from((None, "balanced"))),
+        officer_cooldown_months=draw(st.sampled_from((None, 0, 3, 12))),
+        shortfall_advice=draw(st.booleans()))
+    start = len(sc.inspectors) + 1
+    helpers = tuple(Inspector(
+        inspector_id=f"INS-{k:04d}", name=f"专家{k}", department=draw(st.sampled_from(DEPARTMENTS)),
+        jurisdiction=draw(st.sampled_from(("3301", *JURISDICTIONS))),
+        qualifications=draw(st.sampled_from(((EXPERT_QUALIFICATION,), (), ("食品安全",)))),
+        capacity=draw(st.integers(0, 4)), certificate_expiry=date(2020, 1, 1),
+        role=draw(st.sampled_from(("expert", "expert", "auxiliary"))))
+        for k in range(start, start + draw(st.integers(0, 6))))
+    staff = [*sc.inspectors, *helpers]
+    ids = [o.inspector_id for o in staff]
+    year_start = date(int(sc.quarter[:4]), 1, 1)
+    history = [h if not draw(st.booleans()) else HistoryRecord(
+        enterprise_id=h.enterprise_id, task=h.task, department=h.department,
+        inspected_on=h.inspected_on,
+        inspectors=tuple(draw(st.sets(st.sampled_from(ids), max_size=2))))
+        for h in sc.history]
+    for _ in range(draw(st.integers(0, 12))):  # inspections this year, to use up caps
+        e = draw(st.sampled_from(sc.enterprises))
+        history.append(HistoryRecord(
+            enterprise_id=e.enterprise_id, task=draw(st.sampled_from(("GS-QY", "X-1"))),
+            department=draw(st.sampled_from(DEPARTMENTS)),
+            inspected_on=year_start + timedelta(days=draw(st.integers(0, 364))),
+            inspectors=tuple(draw(st.sets(st.sampled_from(ids), max_size=2)))))
+    planned = tuple(PlannedVisit(draw(st.sampled_from(sc.enterprises)).enterprise_id,
+                                 draw(st.sampled_from(DEPARTMENTS)),
+                                 f"{year_start.year}Q{draw(st.integers(1, 4))}")
+                    for _ in range(draw(st.integers(0, 6))))
+    return dataclasses.replace(sc, spec=spec, inspectors=tuple(staff), history=tuple(history),
+                               planned=planned)
 
 
 def months_before(quarter: str, months: int) -> date:

@@ -2,7 +2,8 @@
 the database every database test runs on.
 
 Profiles: `ci` is deterministic (derandomized, ~25 examples); `dev` explores ~100 random
-examples. `HYPOTHESIS_PROFILE` picks one; otherwise `ci` when `CI` is set, else `dev`.
+examples; `fuzz` thousands (the long run of the hostile-input harness). `HYPOTHESIS_PROFILE`
+picks one; otherwise `ci` when `CI` is set, else `dev`.
 
 Databases: SQLite in a temporary folder; with SPOTCHECK_TEST_PG set to a PostgreSQL URL of
 a role that may create databases (e.g. postgresql://postgres:postgres@localhost/postgres),
@@ -16,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).parent))
 
 from builders import Scenario, city
+from hostile_inputs import load_good_registry, plan_good_registry
 
 from spotcheck.store.database import get_engine
 
@@ -37,6 +39,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile(
     "dev", max_examples=100, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# The long run of the fuzzing harness (tests/test_hostile_fuzz.py) and every other property:
+# random, thousands of examples each, kept in the example database to replay failures.
+settings.register_profile(
+    "fuzz", max_examples=5_000, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
@@ -83,3 +90,32 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'spotcheck.db'}"
     else:
         yield from _fresh_postgres_database(postgres_server())
+
+
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL or IN_CI else [])]
+
+
+@pytest.fixture(scope="session")
+def loaded_database(tmp_path_factory: pytest.TempPathFactory
+                    ) -> Iterator[Callable[[str], str]]:
+    """A function giving, per backend ("sqlite", "postgresql"), the URL of one database made
+    once a session: the good registry (tests/data/good) and a plan of 2026Q4. For tests that
+    must leave it unchanged (refused inputs)."""
+    made: dict[str, str] = {}
+    servers: list[Generator[str, None, None]] = []
+
+    def loaded(backend: str) -> str:
+        if backend not in made:
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('loaded') / 'spotcheck.db'}"
+            else:
+                servers.append(_fresh_postgres_database(postgres_server()))
+                url = next(servers[-1])
+            load_good_registry(url)
+            plan_good_registry(url, tmp_path_factory.mktemp("plan") / "plan")
+            made[backend] = url
+        return made[backend]
+
+    yield loaded
+    for server in servers:
+        next(server, None)  # drops the database

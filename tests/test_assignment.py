@@ -196,3 +196,24 @@ def test_parts_solved_in_forked_workers_equal_one_process(
     shared = assignment.solve_min_cost(plan.staffing, workers=2)
     assert np.array_equal(alone, shared)
     assert int(alone.sum()) == 2 * plan.staffing.visits
+
+
+def test_team_pairs_are_merged_in_arc_order() -> None:
+    """Allocation's team pairs merged into sorted arcs give what sorting all of them gives."""
+    from spotcheck.scheduler.costs import PairCosts
+
+    rng = np.random.default_rng(13)
+    n_visits, n_officers = 40, 25
+    pricing = PairCosts.build("assign-v2", spotcheck.seed_hash(SEED), "2026Q4",
+                              np.array([f"E{v}".encode() for v in range(n_visits)], "S18"),
+                              np.array([f"I{o}".encode() for o in range(n_officers)], "S32"))
+    keys = np.unique(rng.integers(0, n_visits * n_officers, size=300))
+    arc_visit, arc_officer = keys // n_officers, keys % n_officers
+    arc_cost = pricing.pairs(arc_visit, arc_officer)
+    team = rng.permutation(np.unique(rng.integers(0, n_visits * n_officers, size=60)))
+    merged = assignment._with_teams(pricing, (arc_visit, arc_officer, arc_cost),
+                                    (team // n_officers, team % n_officers))
+    every = np.union1d(keys, team)
+    expected = (every // n_officers, every % n_officers,
+                pricing.pairs(every // n_officers, every % n_officers))
+    assert all(np.array_equal(got, want) for got, want in zip(merged, expected, strict=True))

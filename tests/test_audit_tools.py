@@ -42,6 +42,7 @@ from builders import (
     cooldown_scenarios,
     enterprise,
     inspector,
+    lawful_scenarios,
     scenarios,
 )
 from conftest import postgres_server
@@ -50,8 +51,14 @@ from hypothesis import given
 import spotcheck
 from spotcheck import HistoryRecord
 from spotcheck.demo import DEMO_QUARTER, DEMO_SEED, synthetic_city
-from spotcheck.formats.archive import FORMAT, INPUT_FILES, OUTPUT_FILES
-from spotcheck.formats.tables import HEADERS
+from spotcheck.formats.archive import (
+    FORMAT,
+    INPUT_FILES,
+    OPTIONAL_INPUT_FILES,
+    OPTIONAL_OUTPUT_FILES,
+    OUTPUT_FILES,
+)
+from spotcheck.formats.tables import EXTENDED_HEADERS, HEADERS
 from spotcheck.models.quarter import Quarter
 from spotcheck.scheduler.eligibility import strata_for_quarter
 
@@ -279,12 +286,27 @@ def test_script_reads_the_files_spotcheck_writes() -> None:
     module = script_module()
     assert (module.FORMAT, module.INPUT_FILES, module.OUTPUT_FILES) == (FORMAT, INPUT_FILES,
                                                                        OUTPUT_FILES)
+    assert (module.OPTIONAL_INPUT_FILES, module.OPTIONAL_OUTPUT_FILES) == (
+        OPTIONAL_INPUT_FILES, OPTIONAL_OUTPUT_FILES)
     assert module.HEADERS == HEADERS
+    assert module.EXTENDED_HEADERS == EXTENDED_HEADERS
 
 
 @given(cooldown_scenarios())
 def test_script_eligibility_and_draws_are_the_pipelines(scenario: Scenario) -> None:
     """verify_draws.py's cooldown, strata and draws equal plan_quarter's, at cooldown edges."""
+    assert_script_is_the_pipeline(scenario)
+
+
+@given(lawful_scenarios())
+def test_script_annual_cap_and_draws_are_the_pipelines(scenario: Scenario) -> None:
+    """verify_draws.py's annual cap (history of the year, other plans' visits, the plan's own
+    visits of other departments), strata and draws equal plan_quarter's."""
+    assert_script_is_the_pipeline(scenario)
+
+
+def assert_script_is_the_pipeline(scenario: Scenario) -> None:
+    """Assert the script's strata, eligible sets, draws and skips are the pipeline's."""
     files = scenario.bundle().files
     plan = scenario.plan
     module = script_module()

@@ -4,7 +4,7 @@ whole quarter in a database, and the report it gives."""
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -93,9 +93,9 @@ def test_simulated_results_follow_the_planted_rates() -> None:
     rows = [r for batch in batches.values() for r in batch]
     assert abs(len(rows) / len(plan.draws) - float(ENTERED)) < 0.02
     drawn = {(d.task, d.enterprise_id): d for d in plan.draws}
-    expected: Counter[str] = Counter()
+    expected: dict[str, float] = defaultdict(float)
+    spread: dict[str, float] = defaultdict(float)
     found: Counter[str] = Counter()
-    spread: Counter[str] = Counter()
     for enterprise, task, _, code, _, _ in rows:
         d = drawn[(task, enterprise)]
         rate = planted_rate(task, d.tier, d.jurisdiction)

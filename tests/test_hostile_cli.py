@@ -121,3 +121,56 @@ def test_long_values_are_cut_and_every_bad_row_is_listed(tmp_path: Path) -> None
     listing = (tmp_path / "spotcheck-problems.txt").read_text("utf-8").splitlines()
     assert len(listing) == 1 + 301 and listing[-1].startswith(f"{bad}:302: column")
     assert "(120,000 characters)" in listing[-1] and len(listing[-1]) < 400
+
+
+def _two_sheet_workbook(path: Path) -> None:
+    """Write a workbook whose sheets 'old' and 'new' both hold the good history."""
+    import openpyxl
+
+    rows = [line.split(",") for line in
+            (GOOD / "history.csv").read_text(encoding="utf-8").splitlines()]
+    book = openpyxl.Workbook()
+    book.active.title = "old"
+    for row in rows[:2]:
+        book.active.append(row)
+    new = book.create_sheet("new")
+    for row in rows:
+        new.append(row)
+    book.save(path)
+
+
+def test_sheet_option_names_the_worksheet(tmp_path: Path) -> None:
+    """Without --sheet a workbook with two visible sheets of data is refused listing them;
+    `import --sheet new` reads that sheet; `results import --sheet` is wired the same way."""
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    book = tmp_path / "history.xlsx"
+    _two_sheet_workbook(book)
+    both = run("--db", url, "import", "history", str(book))
+    assert both.exit_code == 1 and isinstance(both.exception, SystemExit)
+    assert (f"{book}: 2 visible sheets have data — the workbook has 'old' (visible, with "
+            "data); 'new' (visible, with data); name the sheet to import with --sheet"
+            in both.stderr)
+    done = run("--db", url, "import", "history", str(book), "--sheet", "new")
+    assert done.exit_code == 0 and "6 row(s) appended" in done.output, done.output
+    missing = run("--db", url, "results", "import", str(book), "--sheet", "结果")
+    assert missing.exit_code == 1 and isinstance(missing.exception, SystemExit)
+    assert f"{book}: the workbook has no sheet named '结果'; its sheets are 'old', 'new'" \
+        in missing.stderr
+
+
+def test_the_day_of_the_import_is_passed_in(tmp_path: Path) -> None:
+    """The service judges history dates against the `today` it is given (the CLI: the
+    computer's date): an inspection after it is refused, naming the row, nothing stored."""
+    from datetime import date
+
+    from spotcheck.errors import InvalidInputError
+    from spotcheck.service import Workspace
+
+    ws = Workspace(f"sqlite:///{tmp_path / 'a.db'}")
+    before = dump(f"sqlite:///{tmp_path / 'a.db'}")
+    with pytest.raises(InvalidInputError) as excinfo:
+        ws.import_file("history", GOOD / "history.csv", today=date(2026, 6, 1))
+    assert [p.row for p in excinfo.value.problems] == [5, 6, 7]
+    assert "2026-06-12 is after today (2026-06-01)" in str(excinfo.value)
+    assert dump(f"sqlite:///{tmp_path / 'a.db'}") == before
+    assert ws.import_file("history", GOOD / "history.csv", today=date(2026, 8, 27)).report

@@ -32,6 +32,7 @@ DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good"
 BAD = DATA / "bad"
 TIERS = ("A", "B", "C", "D")
+TODAY = date(2026, 12, 31)  # the day of the imports: no history date of these files is after it
 
 E_HEAD = ["统一社会信用代码", "企业名称", "行政区划代码", "行业代码", "信用风险分类"]
 I_HEAD = ["执法证号", "姓名", "所属部门", "管辖区划", "执法领域", "季度检查上限", "执法证有效期"]
@@ -106,7 +107,7 @@ def test_good_files_read_completely() -> None:
         GOOD / "conflicts.csv", inspector_ids={i.inspector_id for i in inspectors},
         enterprise_ids={e.decode() for e in enterprises.ids})
     assert [c.inspector_id for c in conflicts] == ["33010100001", "33010100004", "33010200013"]
-    history = read_history(GOOD / "history.csv")
+    history = read_history(GOOD / "history.csv", today=TODAY)
     assert len(history) == 6
     assert {h.task for h in history} == {"GS-QY", "SP-JY"}
 
@@ -195,7 +196,7 @@ def test_date_forms(tmp_path: Path, text: str) -> None:
     """Every date form a planner may type reads as the same day."""
     path = write_csv(tmp_path / "h.csv", ["统一社会信用代码", "抽查任务", "部门", "检查日期"],
                      [[code(1), "GS-QY", "SCJG", text]])
-    assert read_history(path)[0].inspected_on == date(2026, 3, 5)
+    assert read_history(path, today=TODAY)[0].inspected_on == date(2026, 3, 5)
 
 
 def test_optional_columns_may_be_absent(tmp_path: Path) -> None:
@@ -210,7 +211,7 @@ def test_optional_columns_may_be_absent(tmp_path: Path) -> None:
     assert read_enterprises(e).industries.tolist() == [b""]
     assert read_inspectors(i)[0].qualifications == ()
     assert read_conflicts(c)[0].reason == ""
-    assert read_history(h)[0].department == ""
+    assert read_history(h, today=TODAY)[0].department == ""
 
 
 def test_exact_duplicates_in_conflicts_and_history_are_ignored(tmp_path: Path) -> None:
@@ -222,7 +223,7 @@ def test_exact_duplicates_in_conflicts_and_history_are_ignored(tmp_path: Path) -
     h = write_csv(tmp_path / "h.csv", ["统一社会信用代码", "抽查任务", "部门", "检查日期"],
                   [past, past, [code(1), "GS-QY", "SCJG", "2026/1/2"]])
     assert [x.inspector_id for x in read_conflicts(c)] == ["A-1", "A-2"]
-    assert len(read_history(h)) == 1
+    assert len(read_history(h, today=TODAY)) == 1
 
 
 def test_blank_rows_after_the_data_are_ignored(tmp_path: Path) -> None:
@@ -470,7 +471,7 @@ def test_history_values_are_checked(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "h.csv", ["统一社会信用代码", "抽查任务", "部门", "检查日期"],
                      [[code(1), "GS QY", "", "2026-01-01"], [code(1), "GS-QY", "", ""]])
     with pytest.raises(InvalidInputError) as excinfo:
-        read_history(path)
+        read_history(path, today=TODAY)
     assert problems(excinfo) == [(2, "抽查任务", "GS QY"), (3, "检查日期", "")]
 
 
@@ -491,8 +492,9 @@ def test_text_in_neither_encoding_is_refused(tmp_path: Path) -> None:
     path.write_bytes(",".join(E_HEAD).encode("gbk") + b"\n\x80\xff,x\n")
     with pytest.raises(InvalidInputError) as excinfo:
         read_enterprises(path)
-    assert str(excinfo.value).splitlines()[1].startswith(
-        f"{path}: the file is neither UTF-8 nor GB18030/GBK text (line 2 cannot be read)")
+    assert str(excinfo.value).splitlines()[1].startswith(f"{path}: cannot tell the file's "
+                                                          "encoding: tried UTF-8 (byte 4 on line 1")
+    assert "GB18030 fails at byte 61 (line 2)" in str(excinfo.value)
 
 
 def test_damaged_utf8_is_refused_not_read_as_gb18030(tmp_path: Path) -> None:
@@ -502,8 +504,8 @@ def test_damaged_utf8_is_refused_not_read_as_gb18030(tmp_path: Path) -> None:
     path.write_bytes(good + b"\xff")
     with pytest.raises(InvalidInputError) as excinfo:
         read_enterprises(path)
-    assert "the file is UTF-8 text, but line 42 has bytes that are not UTF-8" in \
-        str(excinfo.value)
+    assert (f"the file is UTF-8 text, but byte {len(good):,} (line 42) is not UTF-8"
+            in str(excinfo.value))
 
 
 @pytest.mark.parametrize(("content", "reason"), [
@@ -524,7 +526,7 @@ def test_unreadable_formats_are_refused(tmp_path: Path, content: bytes, reason: 
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     """A path that does not exist is an input error, not a traceback."""
     with pytest.raises(InvalidInputError, match="cannot open the file"):
-        read_history(tmp_path / "nowhere.csv")
+        read_history(tmp_path / "nowhere.csv", today=TODAY)
 
 
 def test_xlsx_blank_and_short_rows(tmp_path: Path) -> None:
@@ -539,7 +541,7 @@ def test_xlsx_blank_and_short_rows(tmp_path: Path) -> None:
 
 def test_read_registry_file_dispatches(tmp_path: Path) -> None:
     """read_registry_file calls the reader of each kind and refuses an unknown kind."""
-    assert len(read_registry_file("history", GOOD / "history.csv")) == 6
+    assert len(read_registry_file("history", GOOD / "history.csv", today=TODAY)) == 6
     assert len(read_registry_file("enterprises", str(GOOD / "enterprises.csv"), tiers=TIERS)) == 40
     with pytest.raises(InvalidInputError, match="unknown registry file kind 'companies'"):
         read_registry_file("companies", GOOD / "enterprises.csv")

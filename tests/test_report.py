@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
 from spotcheck.cli import main
+from spotcheck.errors import SpotcheckError
 from spotcheck.formats.public import DRAWN_COLUMNS, NOTICE_COLUMNS, RESULT_COLUMNS
 from spotcheck.formats.workbook import PUBLIC_SHEETS, SHEETS
 from spotcheck.models.policy import DEFAULT_RESULT_CODES, load_policy, parse_policy
@@ -104,6 +105,9 @@ def test_numbers_match_the_bundle_and_the_results(
     overall = done.report.rows("overall")[0].estimate
     assert overall.rate == pytest.approx(expected, rel=1e-12)
     assert overall.missing == len(draws) - len(written)
+    pooled = ws.report("2026Q4", tmp_path / "year", today=TODAY, quarters=4)
+    assert pooled.quarters == ("2026Q1", "2026Q2", "2026Q3", "2026Q4")
+    assert pooled.report is not None and pooled.report.rows("overall")[0].estimate == overall
 
 
 def test_workbook_sheets_headers_panes_widths_and_no_formula(
@@ -166,6 +170,9 @@ def test_public_workbook_holds_only_public_columns(
     ws.publish_results("2026Q4", tmp_path / "published", today=date(2026, 12, 2))
     ws.report("2026Q4", tmp_path / "pub", today=TODAY, public=True)
     assert len(cells()[1]["检查结果"]) == 1 + len(written)
+    ws.report("2026Q4", tmp_path / "internal", today=TODAY)
+    with pytest.raises(SpotcheckError, match="holds the internal report"):
+        ws.report("2026Q4", tmp_path / "internal", today=TODAY, public=True)
 
 
 def test_page_is_self_contained(
@@ -195,7 +202,7 @@ def test_suggested_policy_is_written_for_review_never_applied(
     assert {t: policy.tiers[t].ratio for t in advised.ratios} == advised.ratios
     assert "not applied" in file.read_text("utf-8").splitlines()[1]
     assert len(ws.log().events) == before  # a report writes nothing to the database
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(SpotcheckError, match="already exists"):
         ws.report("2026Q4", tmp_path / "out", today=TODAY, suggest_policy=file)
 
 

@@ -8,7 +8,7 @@ time, in SQL, on purpose (DESIGN §9). Two kinds of test tie it to the pipeline:
   without a round, scoped tasks) and on a fixed cooldown edge. These run by default on DuckDB
   (a test dependency, no server) and, with SPOTCHECK_TEST_PG set, on PostgreSQL too. DuckDB
   runs sql_draw's query text as written, through a thin shim: three macros for PostgreSQL
-  spellings it lacks (convert_to(…, 'UTF8'), encode(…, 'hex'), unnest of two arrays in FROM)
+  spellings it lacks (convert_to(…, 'UTF8'), encode(…, 'hex'), unnest of three arrays in FROM)
   and `$name` for `:name` parameters; the cooldown predicate, the scope prefixes, the
   COLLATE "C" order are the query's own. A skip without a server would leave the second
   implementation unchecked on most runs; the shim is small enough to read in full below.
@@ -41,11 +41,12 @@ from builders import (
     city,
     cooldown_scenarios,
     enterprise,
+    lawful_scenarios,
     store_scenario,
 )
 from click.testing import CliRunner
 from conftest import _fresh_postgres_database, postgres_server
-from hypothesis import given
+from hypothesis import assume, given
 from sqlalchemy import TextClause
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
@@ -183,16 +184,16 @@ _DUCKDB_SHIM = (
     "ELSE error('the shim converts to UTF8 only') END",
     "CREATE MACRO encode(digest, format) AS CASE WHEN format = 'hex' THEN digest "
     "ELSE error('the shim encodes hex only') END",
-    # PostgreSQL's unnest(a, b) in FROM: the arrays' elements side by side.
-    "CREATE MACRO unnest(first, second := NULL) AS TABLE "
-    "SELECT unnest(first), unnest(second)",
+    # PostgreSQL's unnest(a, b, c) in FROM: the arrays' elements side by side.
+    "CREATE MACRO unnest(first, second := NULL, third := NULL) AS TABLE "
+    "SELECT unnest(first), unnest(second), unnest(third)",
 )
 # The columns of the `enterprise` and `inspection_history` tables the query reads.
 _DUCKDB_TABLES = (
     "CREATE TABLE enterprise (enterprise_id VARCHAR PRIMARY KEY, name VARCHAR, "
     "jurisdiction VARCHAR, industry VARCHAR, tier VARCHAR)",
     "CREATE TABLE inspection_history (enterprise_id VARCHAR, task VARCHAR, "
-    "department VARCHAR, inspected_on DATE)",
+    "department VARCHAR, inspected_on DATE, inspectors VARCHAR)",
 )
 
 
@@ -200,7 +201,8 @@ def _registry_rows(registry: Registry) -> dict[str, list[dict[str, Any]]]:
     """Return the registry's enterprise and inspection_history table rows, by table."""
     ent = registry.enterprises
     return {"enterprise": [ent.record(i).model_dump() for i in range(len(ent))],
-            "inspection_history": [h.model_dump() for h in registry.history.records()]}
+            "inspection_history": [{**h.model_dump(), "inspectors": ";".join(h.inspectors)}
+                                   for h in registry.history.records()]}
 
 
 class _Rows:
@@ -310,6 +312,15 @@ def _assert_draws_in_is_the_pipeline(conn: Any, registry: Registry, policy: Poli
 def test_draws_in_is_the_pipeline_on_generated_registries(sql_database: Opener,
                                                           sc: Scenario) -> None:
     """SQL eligibility and draw order equal the pipeline's, history at the cooldown edges."""
+    with sql_database(sc.registry) as conn:
+        _assert_draws_in_is_the_pipeline(conn, sc.registry, sc.policy, sc.quarter, sc.seed)
+
+
+@given(sc=lawful_scenarios())
+def test_draws_in_is_the_pipeline_with_annual_caps(sql_database: Opener, sc: Scenario) -> None:
+    """SQL eligibility equals the pipeline's under annual caps, counting the year's history
+    and the other active plans' visits, and so does the draw order."""
+    assume(sc.spec.annual_caps)
     with sql_database(sc.registry) as conn:
         _assert_draws_in_is_the_pipeline(conn, sc.registry, sc.policy, sc.quarter, sc.seed)
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from spotcheck.audit.explain_limits import Advice, cap_line, expert_lines, officer_caps
 from spotcheck.errors import InvalidInputError, SpotcheckError
 from spotcheck.formats.archive import Bundle, read_bundle
 from spotcheck.formats.inputs import registry_from_bundle
@@ -29,7 +31,7 @@ from spotcheck.models.registry import Registry
 from spotcheck.scheduler.draw import task_tickets
 from spotcheck.scheduler.eligibility import Cooldown, counted, stratum_of
 from spotcheck.scheduler.hashes import ASSIGN_V1, assign_rule, cost, seed_hash, ticket
-from spotcheck.scheduler.staffing import officer_problem
+from spotcheck.scheduler.staffing import ROLE_PROBLEMS, officer_problem, rotated
 
 _LISTED = 10  # cheaper officers of other jurisdictions listed one by one up to this many
 
@@ -47,7 +49,26 @@ class _Context:
     seed_hash: str
     registry: Registry
     assign: str  # the rule that priced the teams, as the manifest names it
+    seed: str = ""
     tables: dict[str, list[Row]] = field(default_factory=dict)
+    advice: list[Advice] = field(default_factory=list)
+    limits: list[list[int]] = field(default_factory=list)
+
+    def limit(self, officer: Inspector) -> int:
+        """Return how many visits the officer may take this quarter: their capacity, or
+        their balance cap (workload = "balanced")."""
+        if not self.limits:
+            self.limits.append(officer_caps(self.registry, self.policy, self.quarter,
+                                            self.table("visits.csv"),
+                                            self.bundle.manifest.get("workload")))
+        return self.limits[0][self.registry.inspectors.index(officer)]
+
+    def shortfall(self) -> Advice:
+        """Return the bundle's shortfall advice (read or recomputed once)."""
+        if not self.advice:
+            self.advice.append(Advice(self.registry, self.policy, self.quarter, self.seed,
+                                      self.table, list(self.bundle.files)))
+        return self.advice[0]
 
     def table(self, name: str) -> list[Row]:
         """Return a recorded result file's rows as dicts, refusing a wrong header."""
@@ -66,12 +87,12 @@ def _context(bundle: Bundle | str | Path) -> _Context:
     if not isinstance(bundle, Bundle):
         bundle = read_bundle(bundle)
     manifest = bundle.manifest
-    policy = parse_policy(bundle.files["policy.toml"].decode("utf-8-sig"), "policy.toml")
+    policy = parse_policy(bundle.text("policy.toml"), "policy.toml")
     algorithms = manifest.get("algorithms")
     rule = algorithms.get("assign", ASSIGN_V1) if isinstance(algorithms, dict) else ASSIGN_V1
     return _Context(bundle, policy, Quarter.parse(str(manifest.get("quarter", ""))),
                     seed_hash(str(manifest.get("seed", ""))), registry_from_bundle(bundle),
-                    assign_rule(str(rule)))
+                    assign_rule(str(rule)), str(manifest.get("seed", "")))
 
 
 def _header(ctx: _Context) -> str:
@@ -150,6 +171,9 @@ def _explain_task(ctx: _Context, row: int, task: TaskPolicy) -> list[str]:
     recomputed = stratum_of(ctx.registry, ctx.policy, ctx.quarter, task, tier, place)
     cooled = bool(np.isin(row, recomputed.excluded))
     lines.append(_cooldown(ctx, row, task, tier, cooled))
+    capped = cap_line(ctx.registry, ctx.policy, ctx.quarter, row)
+    if capped is not None:
+        lines.append(capped)
     own = ticket(ctx.seed_hash, str(ctx.quarter), task.code, eid)
     eligible = recomputed.eligible
     stratum = next((s for s in ctx.table("strata.csv")
@@ -213,6 +237,8 @@ def _outcome(ctx: _Context, eid: str, task: TaskPolicy, stratum_key: tuple[str, 
                   if (s["task"], s["tier"], s["jurisdiction"]) == (task.code, tier, place)), None)
     if short:
         lines.append(f"  stratum fell short of its target: {short}")
+        if short.startswith("capacity"):
+            lines += ctx.shortfall().lines()
     mine = next((d for d in draws if d["enterprise_id"] == eid), None)
     skip = next((k for k in ctx.table("skipped.csv")
                  if (k["task"], k["enterprise_id"]) == (task.code, eid)), None)
@@ -248,6 +274,7 @@ def _explain_visit(ctx: _Context, row: int, visit: Row, assignments: list[Row],
                   key=lambda member: member[1])
     lines = [f"Visit (进一次门、查多项事) of department {department}: tasks {', '.join(tasks)}; "
              f"qualifications required: {', '.join(sorted(quals)) or 'none'}",
+             *expert_lines(ctx.table, list(ctx.bundle.files), eid, department),
              f"  team ({ctx.assign} cost, smaller is preferred):"]
     quarter = str(ctx.quarter)
     for inspector_id, recorded in team:
@@ -261,6 +288,8 @@ def _explain_visit(ctx: _Context, row: int, visit: Row, assignments: list[Row],
     ceiling = team[-1][1]
     place = ctx.registry.enterprises.jurisdictions[row].decode()
     recusals = {c.inspector_id: c.reason for c in ctx.registry.conflicts if c.enterprise_id == eid}
+    rotations = rotated(ctx.registry, ctx.quarter, ctx.policy.officer_cooldown_months).get(
+        eid.encode(), {})
     members = {i for i, _ in team}
     cheaper = sorted((cost(ctx.seed_hash, quarter, eid, o.inspector_id, ctx.assign), o)
                      for o in ctx.registry.inspectors
@@ -273,7 +302,8 @@ def _explain_visit(ctx: _Context, row: int, visit: Row, assignments: list[Row],
         if not place.startswith(officer.jurisdiction):
             elsewhere[officer.jurisdiction].append(f"{officer.inspector_id} ({price})")
             continue
-        reason = _why_not(ctx, officer, place, quals, recusals, load[officer.inspector_id])
+        reason = _why_not(ctx, officer, place, quals, recusals, load[officer.inspector_id],
+                          rotations.get(officer.inspector_id))
         lines.append(f"    {_officer_label(officer)} (cost {price}): {reason}")
     listed = sum(len(v) for v in elsewhere.values()) <= _LISTED
     for prefix in sorted(elsewhere):
@@ -286,12 +316,17 @@ def _explain_visit(ctx: _Context, row: int, visit: Row, assignments: list[Row],
 
 
 def _why_not(ctx: _Context, officer: Inspector, place: str, quals: frozenset[str],
-             recusals: dict[str, str], visits: int) -> str:
+             recusals: dict[str, str], visits: int, rotation: date | None = None) -> str:
     """Return the one reason an officer serving the place is not on the team."""
     problem = officer_problem(officer, officer.department, place, quals, ctx.quarter,
-                              recusals.get(officer.inspector_id))
+                              recusals.get(officer.inspector_id), rotation)
     if problem:
         return problem
+    limit = ctx.limit(officer)
+    if visits >= limit and limit < officer.capacity:
+        return (f"balance cap full ({visits} visits, ⌈cap · capacity {officer.capacity}⌉ = "
+                f"{limit}, workload = \"balanced\"): lawful, but the cheapest total "
+                f"({ctx.assign}) within the caps gave every one of their slots to other visits")
     if visits >= officer.capacity:
         return (f"capacity full ({visits} visits, capacity {officer.capacity}): lawful, but the "
                 f"cheapest total over all visits ({ctx.assign}) gave every one of their slots to "
@@ -322,6 +357,12 @@ def explain_inspector(bundle: Bundle | str | Path, inspector_id: str) -> list[st
              if officer.certificate_expiry >= end else
              f"执法证 expires {expiry}, before the quarter ends {end.isoformat()}: "
              "may not inspect this quarter")
+    if officer.role != "officer":
+        return [f"Inspector (执法证号) {_officer_label(officer)}: department "
+                f"{officer.department}, jurisdiction {officer.jurisdiction}, qualifications "
+                f"{', '.join(officer.qualifications) or 'none'}", _header(ctx),
+                f"role (角色): {officer.role} — {ROLE_PROBLEMS[officer.role]}",
+                *_expert_visits(ctx, officer)]
     assignments = ctx.table("assignments.csv")
     mine = [a for a in assignments if a["inspector_id"] == officer.inspector_id]
     share = f" ({100 * len(mine) / officer.capacity:.0f}%)" if officer.capacity else ""
@@ -330,6 +371,7 @@ def explain_inspector(bundle: Bundle | str | Path, inspector_id: str) -> list[st
              f"{', '.join(officer.qualifications) or 'none'}",
              _header(ctx), valid,
              f"utilisation: {len(mine)} of {officer.capacity} visits{share}"]
+    lines += _capacity_lines(ctx, officer)
     recusals = [c for c in ctx.registry.conflicts if c.inspector_id == officer.inspector_id]
     if recusals:
         lines.append(f"recusals (回避): {len(recusals)} enterprise(s), e.g. "
@@ -358,3 +400,32 @@ def explain_inspector(bundle: Bundle | str | Path, inspector_id: str) -> list[st
                      f"{', '.join(mates[key]) or 'none'}")
     lines.append(f"total {ctx.assign} cost of their {len(mine)} visit(s): {total}")
     return lines
+
+
+def _capacity_lines(ctx: _Context, officer: Inspector) -> list[str]:
+    """Return the balance caps (workload = "balanced") and, where capacity cut a stratum,
+    whether the officer's group ran out and the officer-visits it needs."""
+    lines = []
+    workload = ctx.bundle.manifest.get("workload")
+    if isinstance(workload, dict) and isinstance(workload.get("caps"), list):
+        lines.append("balance caps (workload = \"balanced\"; each officer at most "
+                     "⌈cap · capacity⌉ visits): " + ", ".join(
+                         f"{c.get('percent')}% for the part of the staffing network with "
+                         f"{c.get('first_officer')} ({c.get('officers')} officers)"
+                         for c in workload["caps"] if isinstance(c, dict)))
+    if any(s["reason"].startswith("capacity") for s in ctx.table("shortfalls.csv")):
+        index = ctx.registry.inspectors.index(officer)
+        found = ctx.shortfall().officer_line(ctx.registry, index)
+        lines.append(found or "capacity cut strata this quarter, but not for want of this "
+                     "officer's group")
+    return lines
+
+
+def _expert_visits(ctx: _Context, officer: Inspector) -> list[str]:
+    """Return an expert's (专家) visits this quarter, from experts.csv."""
+    if "experts.csv" not in ctx.bundle.files or officer.role != "expert":
+        return []
+    mine = [r for r in ctx.table("experts.csv") if r["inspector_id"] == officer.inspector_id]
+    return [f"expert (专家) on {len(mine)} of {officer.capacity} visits, on top of their "
+            "officers:", *(f"  {r['enterprise_id']}: department {r['department']}, cost "
+                           f"{r['cost']} ({ctx.assign})" for r in mine)]

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from spotcheck.errors import InvalidInputError
+from spotcheck.limits import KEY_BYTES, read_bounded
 
 SIGNATURE_FILE = "manifest.sig"
 KEY_ENV = "SPOTCHECK_KEY"
@@ -71,11 +72,8 @@ class Signer:
 def load_signer(path: str | Path) -> Signer:
     """Return the signer of an Ed25519 private key file, refusing one others may read."""
     source = Path(path)
-    try:
-        mode = source.stat().st_mode
-        data = source.read_bytes()
-    except OSError as exc:
-        raise InvalidInputError(f"{source}: cannot read the private key: {exc.strerror}") from exc
+    data = read_bounded(source, KEY_BYTES, "private key", InvalidInputError)
+    mode = source.stat().st_mode
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InvalidInputError(f"{source}: the private key is readable by others; "
                                 f"run `chmod 600 {source}`")
@@ -91,10 +89,9 @@ def load_signer(path: str | Path) -> Signer:
 def load_public_key(path: str | Path) -> Ed25519PublicKey:
     """Return the Ed25519 public key of a PEM file."""
     source = Path(path)
+    data = read_bounded(source, KEY_BYTES, "public key", InvalidInputError)
     try:
-        key = serialization.load_pem_public_key(source.read_bytes())
-    except OSError as exc:
-        raise InvalidInputError(f"{source}: cannot read the public key: {exc.strerror}") from exc
+        key = serialization.load_pem_public_key(data)
     except ValueError as exc:
         raise InvalidInputError(f"{source}: not a PEM public key ({exc})") from exc
     if not isinstance(key, Ed25519PublicKey):

@@ -21,7 +21,7 @@ from spotcheck.models.events import Event, first_broken_link
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.hashes import cost
-from spotcheck.scheduler.staffing import officer_problem
+from spotcheck.scheduler.staffing import officer_problem, rotated
 
 
 @dataclass
@@ -75,8 +75,11 @@ def _check_one(sub: dict[str, Any], manifest: dict[str, Any], registry: Registry
         report.notes.append(f"{label}: {sub['substitute']} joined the registry after the plan; "
                             "checked by the event's own record")
     else:
+        months = int(manifest["policy"].get("officer_cooldown_months", 0))
         problem = officer_problem(chosen, department, place, needs, q,
-                                  recusals.get(chosen.inspector_id))
+                                  recusals.get(chosen.inspector_id),
+                                  rotated(registry, q, months).get(enterprise.encode(), {}).get(
+                                      chosen.inspector_id))
         if problem is not None:
             report.mismatches.append(f"{label}: {sub['substitute']} may not serve: {problem}")
     key = (sub["cost"], sub["substitute"])

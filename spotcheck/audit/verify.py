@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +17,16 @@ from spotcheck.formats.bundle import (
     FORMAT,
     HEADERS,
     INPUT_FILES,
-    OUTPUT_FILES,
+    OPTIONAL_INPUT_FILES,
+    OPTIONAL_OUTPUT_FILES,
     SIGNATURE_FILE,
     Bundle,
     bundle_fingerprint,
     digest,
+    input_names,
     noncanonical_inputs,
     output_files,
+    output_names,
     plan_identifier,
     read_bundle,
     read_table,
@@ -33,6 +35,8 @@ from spotcheck.formats.bundle import (
 from spotcheck.models.policy import Policy, parse_policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
+from spotcheck.scheduler import experts as expert_rule
+from spotcheck.scheduler import workload
 from spotcheck.scheduler.costs import PairCosts
 from spotcheck.scheduler.draw import ticket_hex
 from spotcheck.scheduler.fasthash import digests
@@ -142,8 +146,8 @@ def _check_signature(bundle: Bundle, pubkey: str | Path | None,
     from spotcheck.audit.signing import check_signature, load_public_key
 
     try:
-        signer = json.loads(bundle.files["manifest.json"]).get("signer")
-    except (ValueError, UnicodeDecodeError, AttributeError):
+        signer = bundle.manifest.get("signer")
+    except SpotcheckError:
         signer = None
     problem = check_signature(bundle.files["manifest.json"], signature,
                               load_public_key(pubkey), signer, Path(pubkey).name)
@@ -184,7 +188,8 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
              "changed")
 
     recorded = manifest.get("inputs", {})
-    for name in INPUT_FILES:
+    for name in (*INPUT_FILES, *(n for n in OPTIONAL_INPUT_FILES
+                                 if n in bundle.files or n in recorded)):
         if name not in bundle.files:
             fail(f"{name} is missing from the bundle")
         elif recorded.get(name) != digest(bundle.files[name]):
@@ -202,15 +207,17 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     if "assign" in policy.model_fields_set and policy.assign != rule:
         fail(f"policy.toml sets assign = {policy.assign!r}, but manifest.json says the teams "
              f"were priced by {rule}")
+    _check_optional_files(bundle, policy, fail)
     try:
         registry = registry_from_bundle(bundle)
     except (SpotcheckError, ValidationError, ValueError, IndexError) as exc:
         fail(f"the input files cannot be read: {exc}")
         raise _Stop from exc
-    for name in noncanonical_inputs(registry, bundle.files):
+    for name in noncanonical_inputs(registry, bundle.files, policy):
         fail(f"{name} is not in canonical form (order, quoting or duplicates changed)")
     expected_id = plan_identifier(str(quarter), sha256_hex(seed),
-                                  {n: digest(bundle.files[n]) for n in INPUT_FILES}, rule)
+                                  {n: digest(bundle.files.get(n, b""))
+                                   for n in input_names(policy)}, rule)
     if manifest.get("plan_id") != expected_id:
         fail(f"manifest.json: plan_id {manifest.get('plan_id')!r} does not follow from the "
              f"inputs and seed (expected {expected_id!r})")
@@ -220,7 +227,7 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
 
     plan = _reproduce(bundle, registry, policy, quarter, seed, rule, on_stage)
     reproduced = output_files(plan)
-    for name in OUTPUT_FILES:
+    for name in output_names(policy):
         if name not in bundle.files:
             fail(f"{name} is missing from the bundle")
             continue
@@ -232,8 +239,11 @@ def _verify(bundle: Bundle, report: VerificationReport, on_stage: StageHook) -> 
     on_stage("teams")
     if "draws.csv" in bundle.files:
         _check_tickets(bundle, plan.seed_hash, str(quarter), fail)
+    caps = _check_workload(manifest, plan, registry, fail)
     if "assignments.csv" in bundle.files and "visits.csv" in bundle.files:
-        _check_teams(bundle, registry, policy, quarter, plan.seed_hash, rule, fail)
+        _check_teams(bundle, registry, policy, quarter, plan.seed_hash, rule, fail, caps)
+    if plan.expert_network is not None and "experts.csv" in bundle.files:
+        _check_experts(bundle, registry, plan, fail)
     on_stage("optimality")
     _check_optimal(plan.staffing, plan, fail)
     report.counts = {"strata": len(plan.strata), "draws": len(plan.draws),
@@ -350,12 +360,96 @@ def _written_costs_agree(seed_digest: str, quarter: str, rule: str,
                                                   strict=True)], dtype=bool)
 
 
+def _check_optional_files(bundle: Bundle, policy: Policy, fail: Any) -> None:
+    """Report a file of an optional policy key that the policy does not set, or the year's
+    other active plans missing where the policy sets an annual cap."""
+    expected = set(input_names(policy)) | set(output_names(policy))
+    for name in (*OPTIONAL_INPUT_FILES, *OPTIONAL_OUTPUT_FILES):
+        if name in bundle.files and name not in expected:
+            fail(f"{name} is in the bundle, but policy.toml sets no key that writes it: the "
+                 "file is not covered by the plan")
+    if "inputs/planned.csv" in expected and "inputs/planned.csv" not in bundle.files:
+        fail("policy.toml sets an annual cap (annual_cap), but the bundle lacks "
+             "inputs/planned.csv, the year's other active plans the cap counts")
+
+
+def _check_workload(manifest: dict[str, Any], plan: Plan, registry: Registry,
+                    fail: Any) -> list[int]:
+    """Check the manifest's balance caps (workload = "balanced") against the plan: recorded
+    exactly when the policy sets it, one per part of the staffing network, and one step
+    lower unable to staff every visit of the part. Return the caps the teams must keep
+    within (the capacities, without balancing)."""
+    capacity = [o.capacity for o in registry.inspectors]
+    recorded = manifest.get("workload")
+    if plan.balance_caps is None:
+        if recorded is not None:
+            fail("manifest.json records a workload cap, but policy.toml does not set "
+                 "workload = \"balanced\"")
+        return capacity
+    found = workload.parts(plan.staffing.lawful, len(capacity))
+    recorded = recorded if isinstance(recorded, dict) else {}
+    listed = recorded.get("caps")
+    shape = [{"first_officer": registry.inspectors[int(p.officers[0])].inspector_id,
+              "officers": len(p.officers)} for p in found]
+    percents = [c.get("percent") if isinstance(c, dict) else None for c in listed or []]
+    if not isinstance(listed, list) or recorded.get("rule") != "balanced" or [
+            {k: v for k, v in c.items() if k != "percent"} if isinstance(c, dict) else c
+            for c in listed] != shape or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 100 for p in percents):
+        fail(f"manifest.json: workload is {str(recorded or None)[:200]}, not the balance cap "
+             "(1-100) "
+             "of each part of the staffing network")
+        return workload.part_caps(capacity, found, [c.percent for c in plan.balance_caps])
+    for part, percent, made in zip(found, percents, plan.balance_caps, strict=True):
+        assert isinstance(percent, int)
+        first = registry.inspectors[int(part.officers[0])].inspector_id
+        lawful = [plan.staffing.lawful[v] for v in part.visits.tolist()]
+        if percent > 1 and workload.staffable(workload.caps_at(capacity, percent - 1),
+                                              plan.staffing.team_size, lawful) is not None:
+            fail(f"manifest.json: the balance cap of the officers with {first} is {percent}%, "
+                 f"but their visits can all be staffed at {percent - 1}% of capacity: it is "
+                 "not the smallest")
+        elif percent != made.percent:
+            fail(f"manifest.json: the balance cap of the officers with {first} is "
+                 f"{percent}%, the visits give {made.percent}%")
+    return workload.part_caps(capacity, found, [p for p in percents if isinstance(p, int)])
+
+
+def _check_experts(bundle: Bundle, registry: Registry, plan: Plan, fail: Any) -> None:
+    """Check the written experts: each lawful for its visit, and together the cheapest
+    filling of the most expert places (experts.certify), without a solver."""
+    net = plan.expert_network
+    assert net is not None
+    index = {o.inspector_id: i for i, o in enumerate(registry.inspectors)}
+    position = {key: k for k, key in enumerate(net.keys)}
+    pair = {(int(net.arc_visit[a]), int(net.arc_expert[a])): a
+            for a in range(len(net.arc_visit))}
+    flows = np.zeros(len(net.arc_visit), dtype=np.int64)
+    problems = []
+    for row in read_table("experts.csv", bundle.files["experts.csv"]):
+        enterprise, department, expert = row[0], row[1], row[2]
+        k = position.get((enterprise, department))
+        arc = pair.get((k, index.get(expert, -1))) if k is not None else None
+        if arc is None:
+            problems.append(f"experts.csv: {expert} may not join the visit to {enterprise} "
+                            f"({department}): not a lawful expert (专家) of a visit needing one")
+            continue
+        flows[arc] += 1
+    if not problems:
+        why = expert_rule.certify(net, flows)
+        if why is not None:
+            problems.append(f"experts.csv: the experts are not the assign rule's choice: {why}")
+    for problem in problems[:_SHOWN]:
+        fail(problem)
+
+
 def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Quarter,
-                 seed_digest: str, rule: str, fail: Any) -> None:
-    """Check every team rule on the teams as written, independently of the planner."""
+                 seed_digest: str, rule: str, fail: Any, capacity: list[int]) -> None:
+    """Check every team rule on the teams as written, independently of the planner;
+    `capacity` is each officer's limit (the balance cap's when workload is balanced)."""
     policy_tasks = {t.code: t for t in policy.tasks}
     team_size = policy.team_size
-    rules = StaffingRules(registry, team_size, quarter)
+    rules = StaffingRules(registry, team_size, quarter, policy.officer_cooldown_months)
     index = {o.inspector_id: i for i, o in enumerate(registry.inspectors)}
     teams: dict[tuple[str, str], list[str]] = defaultdict(list)
     problems: list[str] = []
@@ -397,7 +491,7 @@ def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Qu
         lawful = pools.get(id(pool))
         if lawful is None:
             lawful = pools[id(pool)] = frozenset(pool.tolist())
-        recused = rules.recusals.get(registry.enterprises.ids[found], frozenset())
+        recused = rules.kept_off(found)
         for member in members:
             load[member] += 1
             officer = index.get(member)
@@ -406,9 +500,12 @@ def _check_teams(bundle: Bundle, registry: Registry, policy: Policy, quarter: Qu
                 problems.append(f"officer {member} may not inspect {enterprise} for "
                                 f"{department}: {why}")
     for inspector, visits_taken in sorted(load.items()):
-        if inspector in index and visits_taken > registry.inspectors[index[inspector]].capacity:
-            problems.append(f"officer {inspector} has {visits_taken} visits, above the quarterly "
-                            f"capacity of {registry.inspectors[index[inspector]].capacity}")
+        if inspector in index and visits_taken > capacity[index[inspector]]:
+            limit = capacity[index[inspector]]
+            whose = ("quarterly capacity" if limit == registry.inspectors[index[inspector]].capacity
+                     else "balance cap (workload = \"balanced\")")
+            problems.append(f"officer {inspector} has {visits_taken} visits, above the {whose} "
+                            f"of {limit}")
     for problem in problems[:_SHOWN * 3]:
         fail(problem)
     if len(problems) > _SHOWN * 3:
@@ -427,7 +524,8 @@ def _why_not(rules: StaffingRules, inspector: int | None, row: int, department: 
                and c.enterprise_id == enterprise.decode()}
     problem = officer_problem(officer, department,
                               rules.registry.enterprises.jurisdictions[row].decode(), quals,
-                              rules.quarter, "; ".join(sorted(reasons)) if recused else None)
+                              rules.quarter, "; ".join(sorted(reasons)) if recused else None,
+                              rules.rotated.get(bytes(enterprise), {}).get(officer.inspector_id))
     return problem or "lawful, yet not among the lawful officers the planner computed"
 
 

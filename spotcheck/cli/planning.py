@@ -7,27 +7,49 @@ from pathlib import Path
 import click
 
 from spotcheck.cli.context import emit, json_option, progress, quiet, say, workspace
-from spotcheck.cli.summary import shortfall_summary, strata_summary, utilisation_summary
+from spotcheck.cli.summary import (
+    advice_summary,
+    shortfall_summary,
+    strata_summary,
+    utilisation_summary,
+    workload_summary,
+)
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.plan import Plan
 from spotcheck.service import bundles
-from spotcheck.service.results import PlanResult
+from spotcheck.service.results import CapacityReview, PlanResult
 
 
-def plan_summary(plan: Plan, registry: Registry) -> list[str]:
-    """Return the planner's summary of a plan: strata, shortfalls, officer utilisation."""
+def plan_summary(plan: Plan, registry: Registry,
+                 capacity: CapacityReview | None = None) -> list[str]:
+    """Return the planner's summary of a plan: strata, shortfalls and what would staff them,
+    officer utilisation and its spread with and without balancing."""
     lines = ["", f"plan for {plan.quarter} — strata by task and tier (分层抽取)",
              *("  " + line for line in strata_summary(plan))]
     shortfalls = shortfall_summary(plan)
     if shortfalls:
         lines += ["", "strata drawn below target", *("  " + line for line in shortfalls)]
-    return [*lines, "", "inspector utilisation (执法人员) by department and jurisdiction",
-            *("  " + line for line in utilisation_summary(plan, registry))]
+    if capacity is not None and capacity.shortfall_advice:
+        lines += ["", "officer groups that ran out (min cut) and the officer-visits they need",
+                  *("  " + line for line in advice_summary(capacity.shortfall_advice))]
+    if plan.capped:
+        lines += ["", f"annual cap (年度抽查上限): {len(plan.capped)} enterprise(s) left out of "
+                      "every stratum, their cap used this year (capped.csv)"]
+    if plan.expert_gaps:
+        lines += ["", f"experts (专家): {len(plan.expert_gaps)} visit(s) given fewer experts than "
+                      "their tasks ask for; they keep their officers (expert_gaps.csv)"]
+    lines += ["", "inspector utilisation (执法人员) by department and jurisdiction",
+              *("  " + line for line in utilisation_summary(plan, registry))]
+    if capacity is not None:
+        lines += ["", "utilisation spread per department, the same visits staffed both ways",
+                  *("  " + line for line in workload_summary(
+                      capacity.workload, plan.balance_caps is not None))]
+    return lines
 
 
 def _plan_lines(result: PlanResult, brief: bool) -> list[str]:
     rules = ", ".join(result.algorithms.values())
-    lines = [] if brief else [*plan_summary(result.plan, result.registry), "",
+    lines = [] if brief else [*plan_summary(result.plan, result.registry, result.capacity), "",
                               f"plan {result.plan_id} stored ({rules}); audit bundle written "
                               f"to {result.out}"]
     if result.superseded and not brief:
@@ -98,7 +120,8 @@ def demo(ctx: click.Context, out: Path, enterprises: int, with_results: bool) ->
              "policy, then verifying its bundle from the files alone ...")
     result = bundles.demo(out, enterprises, progress=progress(ctx, "demo"),
                           with_results=with_results, db=ctx.obj["db_url"])
-    summary = [] if quiet(ctx) else [*plan_summary(result.plan, result.registry), "",
+    summary = [] if quiet(ctx) else [*plan_summary(result.plan, result.registry,
+                                                   result.capacity), "",
                                      f"audit bundle written to {result.out}; plan notice and "
                                      f"drawn list (一公开) to {result.public}"]
     done = result.outcomes

@@ -52,11 +52,14 @@ def results() -> None:
 @results.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--quarter", help="Only pairs drawn in this quarter (when task codes repeat).")
+@click.option("--sheet", metavar="NAME",
+              help="The worksheet of an .xlsx to import (needed when several have data).")
 @json_option
 @click.pass_context
-def results_import(ctx: click.Context, file: Path, quarter: str | None) -> None:
+def results_import(ctx: click.Context, file: Path, quarter: str | None,
+                   sheet: str | None) -> None:
     """Import a results file (CSV in UTF-8/GBK, or XLSX; Chinese or English headers); atomic."""
-    done = workspace(ctx).results_import(file, quarter=quarter,
+    done = workspace(ctx).results_import(file, quarter=quarter, sheet=sheet,
                                          progress=progress(ctx, "results import"))
     emit(ctx, done, [f"imported {done.rows} result(s) from {file} ({done.corrections} "
                      f"correction(s) of earlier results); event #{done.event}"])

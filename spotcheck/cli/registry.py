@@ -24,9 +24,12 @@ def init(ctx: click.Context) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Policy whose tiers enterprises must use (default: the shipped policy).")
+@click.option("--sheet", metavar="NAME",
+              help="The worksheet of an .xlsx to import (needed when several have data).")
 @json_option
 @click.pass_context
-def import_(ctx: click.Context, kind: str, file: Path, policy_path: Path | None) -> None:
+def import_(ctx: click.Context, kind: str, file: Path, policy_path: Path | None,
+            sheet: str | None) -> None:
     """Import a registry file (CSV in UTF-8/GBK, or XLSX; English or Chinese headers).
 
     Enterprises and inspectors files are full snapshots that replace the registry;
@@ -35,7 +38,8 @@ def import_(ctx: click.Context, kind: str, file: Path, policy_path: Path | None)
     if not file.exists():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
     ws = workspace(ctx)
-    result = ws.import_file(kind, file, policy=policy_path, progress=progress(ctx, "import"))
+    result = ws.import_file(kind, file, policy=policy_path, sheet=sheet,
+                            progress=progress(ctx, "import"))
     emit(ctx, result, [] if ctx.obj["quiet"] else result.lines())
 
 

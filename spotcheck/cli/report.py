@@ -11,6 +11,7 @@ from spotcheck.cli.context import emit, json_option, workspace
 
 
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """Return --as-of as a date, or None."""
     if value is None:
         return None
     try:
@@ -24,10 +25,12 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> date 
 @click.option("--quarters", type=click.IntRange(1, 20), default=1, show_default=True,
               help="Pool the statistics over this many quarters ending with --quarter.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for report.html, workbook.xlsx and report.json (replaced).")
+              help="Folder for report.html, workbook.xlsx and report.json (files of an "
+                   "earlier report there are replaced).")
 @click.option("--public", is_flag=True,
               help="Write only workbook-public.xlsx: the plan notice, drawn list and published "
-                   "results, nothing DESIGN §10 forbids (no tier, no per-tier count).")
+                   "results, nothing DESIGN §10 forbids (no tier, no per-tier count); a "
+                   "folder holding the internal report is refused.")
 @click.option("--suggest-policy", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the advice as a policy TOML to review (never applied by itself; an "
                    "existing file is refused).")

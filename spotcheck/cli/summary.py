@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.plan import Plan
+from spotcheck.scheduler.shortfall import GroupAdvice
+from spotcheck.scheduler.workload import Comparison
 
 
 def _width(text: str) -> int:
@@ -72,3 +74,33 @@ def utilisation_summary(plan: Plan, registry: Registry) -> list[str]:
         rows.append((department, jurisdiction, officers, busy, capacity, visits, share))
     return render_table(("department 部门", "jurisdiction 管辖", "officers", "on a team",
                          "capacity", "visits", "utilisation"), rows)
+
+
+def workload_summary(comparison: Comparison, balanced: bool) -> list[str]:
+    """Return each department's utilisation spread (lowest, median, highest) at minimum cost
+    and balanced, on the same visits, marking which one the plan uses."""
+    rows = []
+    for cost, even in zip(comparison.minimum_cost, comparison.balanced, strict=True):
+        for label, spread, used in (("minimum cost", cost, not balanced),
+                                    ("balanced", even, balanced)):
+            rows.append((spread.department, label + (" (this plan)" if used else ""),
+                         spread.officers, f"{spread.lowest:.0f}%", f"{spread.median:.0f}%",
+                         f"{spread.highest:.0f}%"))
+    caps = ", ".join(f"{c.percent}% for the {c.officers} officer(s) with {c.first_officer}"
+                     for c in comparison.caps)
+    return [*render_table(("department 部门", "teams", "officers", "lowest", "median",
+                           "highest"), rows),
+            f"balance cap (workload = \"balanced\"): {caps or 'no visits'}"]
+
+
+def advice_summary(advice: Sequence[GroupAdvice]) -> list[str]:
+    """Return the saturated officer groups and the officer-visits each needs for every
+    stratum cut by capacity to reach its target."""
+    rows = [(a.department, a.jurisdiction, a.qualifications or "-", a.officers,
+             a.capacity, a.saturated, f"+{a.extra}") for a in advice]
+    total = sum(a.extra for a in advice)
+    return [*render_table(("department 部门", "jurisdiction 管辖", "qualifications 执法领域",
+                           "officers", "capacity", "saturated", "needed"), rows, left=3),
+            f"{total} more officer-visit(s) in these groups would let every stratum cut by "
+            "capacity reach its target (the least that can; each added officer-visit is "
+            "listed in shortfall_groups.csv with `shortfall_advice = true`)"]

@@ -23,6 +23,8 @@ from spotcheck.formats.archive import BUNDLE_FILES as BUNDLE_FILES
 from spotcheck.formats.archive import EVENTS_FILE as EVENTS_FILE
 from spotcheck.formats.archive import FORMAT as FORMAT
 from spotcheck.formats.archive import INPUT_FILES as INPUT_FILES
+from spotcheck.formats.archive import OPTIONAL_INPUT_FILES as OPTIONAL_INPUT_FILES
+from spotcheck.formats.archive import OPTIONAL_OUTPUT_FILES as OPTIONAL_OUTPUT_FILES
 from spotcheck.formats.archive import OUTPUT_FILES as OUTPUT_FILES
 from spotcheck.formats.archive import SIGNATURE_FILE as SIGNATURE_FILE
 from spotcheck.formats.archive import Bundle as Bundle
@@ -33,6 +35,7 @@ from spotcheck.formats.archive import write_bundle as write_bundle
 from spotcheck.formats.archive import zip_bytes as zip_bytes
 from spotcheck.formats.archive import zip_folder as zip_folder
 from spotcheck.formats.inputs import input_files as input_files
+from spotcheck.formats.inputs import input_names as input_names
 from spotcheck.formats.inputs import noncanonical_inputs as noncanonical_inputs
 from spotcheck.formats.inputs import registry_from_bundle as registry_from_bundle
 from spotcheck.formats.tables import HEADERS as HEADERS
@@ -42,9 +45,20 @@ from spotcheck.formats.tables import read_table as read_table
 from spotcheck.formats.tables import table_cells
 from spotcheck.formats.tables import table_columns as table_columns
 from spotcheck.models.events import Event, events_jsonl
+from spotcheck.models.policy import Policy
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.hashes import ASSIGN_V1
 from spotcheck.scheduler.plan import Plan
+
+
+def workload_field(plan: Plan) -> dict[str, Any]:
+    """Return the manifest's `workload` entry: the balance cap of each part of the staffing
+    network of a plan whose policy sets workload = "balanced" (nothing otherwise)."""
+    if plan.balance_caps is None:
+        return {}
+    return {"workload": {"rule": "balanced", "caps": [
+        {"first_officer": c.first_officer, "officers": c.officers, "percent": c.percent}
+        for c in plan.balance_caps]}}
 
 
 class Signer(Protocol):
@@ -63,8 +77,28 @@ class Signer(Protocol):
 ALLOCATION_RULE = "alloc-v1"
 
 
+def output_names(policy: Policy) -> tuple[str, ...]:
+    """Return the result files of a plan under this policy: OUTPUT_FILES, and those of the
+    optional keys it sets (annual_cap: capped.csv; a task's experts: experts.csv and
+    expert_gaps.csv; shortfall_advice: shortfall_groups.csv)."""
+    return (*OUTPUT_FILES,
+            *(("capped.csv",) if policy.annual_caps else ()),
+            *(("experts.csv", "expert_gaps.csv") if policy.expert_tasks else ()),
+            *(("shortfall_groups.csv",) if policy.shortfall_advice else ()))
+
+
 def output_files(plan: Plan) -> dict[str, bytes]:
-    """Return the canonical result files of a plan."""
+    """Return the canonical result files of a plan (output_names of its policy)."""
+    optional = {
+        "capped.csv": plan.capped, "experts.csv": plan.experts,
+        "expert_gaps.csv": plan.expert_gaps, "shortfall_groups.csv": plan.advice}
+    return {**_standard_outputs(plan),
+            **{name: csv_bytes(name, table_cells(name, optional[name]))
+               for name in output_names(plan.policy)[len(OUTPUT_FILES):]}}
+
+
+def _standard_outputs(plan: Plan) -> dict[str, bytes]:
+    """Return the result files every plan has."""
     return {
         "strata.csv": csv_bytes("strata.csv", table_cells("strata.csv", plan.strata)),
         "draws.csv": csv_bytes("draws.csv", table_cells("draws.csv", plan.draws)),
@@ -125,7 +159,8 @@ class Provenance:
 def bundle_files(plan: Plan, registry: Registry, policy_bytes: bytes,
                  inputs: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """Return the bundle's input and result files (`inputs`: input_files already made)."""
-    files = dict(inputs) if inputs is not None else input_files(registry, policy_bytes)
+    files = dict(inputs) if inputs is not None else \
+        input_files(registry, policy_bytes, plan.policy)
     files.update(output_files(plan))
     return files
 
@@ -143,7 +178,7 @@ def build_bundle(plan: Plan, registry: Registry, policy_bytes: bytes, *,
     bundle carries manifest.sig.
     """
     files = dict(files) if files is not None else bundle_files(plan, registry, policy_bytes)
-    inputs = {name: digest(files[name]) for name in INPUT_FILES}
+    inputs = {name: digest(files[name]) for name in input_names(plan.policy)}
     provenance = provenance or Provenance(())
     if provenance.events:
         files[EVENTS_FILE] = events_jsonl(provenance.events)
@@ -157,7 +192,8 @@ def build_bundle(plan: Plan, registry: Registry, policy_bytes: bytes, *,
         "allocation_rule": ALLOCATION_RULE,
         "policy": plan.policy.as_manifest(),
         "inputs": inputs,
-        "outputs": {name: digest(files[name]) for name in OUTPUT_FILES},
+        "outputs": {name: digest(files[name]) for name in output_names(plan.policy)},
+        **workload_field(plan),
         **provenance.manifest_fields(files.get(EVENTS_FILE, b"")),
         "signer": None if signer is None else signer.fingerprint,
         "software": software if software is not None else software_versions(),

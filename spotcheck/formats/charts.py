@@ -32,6 +32,7 @@ def _n(value: float) -> str:
 
 
 def _svg(chart_id: str, title: str, width: int, height: int, body: Sequence[str]) -> str:
+    """Return the <svg> element around a chart's body."""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="{chart_id}" '
             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
             f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
@@ -40,6 +41,7 @@ def _svg(chart_id: str, title: str, width: int, height: int, body: Sequence[str]
 
 def _text(x: float, y: float, text: str, *, anchor: str = "start", size: int = FONT,
           fill: str = INK, weight: str = "normal") -> str:
+    """Return one <text> element."""
     return (f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}" font-size="{size}" '
             f'fill="{fill}" font-weight="{weight}">{escape(text)}</text>')
 
@@ -66,6 +68,7 @@ class Series:
 
 
 def _legend(series: Sequence[Series], x: float, y: float) -> list[str]:
+    """Return the legend's swatches and names, laid out left to right."""
     parts, at = [], x
     for s in series:
         parts.append(f'<rect x="{_n(at)}" y="{_n(y - 10)}" width="12" height="12" '

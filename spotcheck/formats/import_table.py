@@ -3,22 +3,28 @@ or Chinese aliases), its data rows as stripped text cells, and every problem fou
 
 A file is read whole or refused whole: the problems are collected and one InvalidInputError
 lists them all as `FILE:ROW: column 'X' value 'V': reason`, where ROW is the spreadsheet row
-(the header is row 1) and X is the header as the planner wrote it.
+(the header is row 1) and X is the header as the planner wrote it. A row that cannot be
+read at all (too long, damaged) ends the reading, named by its row and, where known, column.
 """
 
 from __future__ import annotations
 
-import csv
 from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
 from spotcheck.errors import InvalidInputError, RowProblem
-from spotcheck.formats.file_rows import file_refused, line_ends, open_rows
+from spotcheck.formats.file_rows import UnreadableRow, line_ends, open_rows
 from spotcheck.formats.registry_values import COLUMNS
+from spotcheck.formats.text_encoding import file_refused
+
+# What is stripped from the ends of a cell: the spaces a keyboard types. Any other space or
+# invisible character stays, to be judged by the column's rule (a code refuses it).
+ASCII_SPACE = " \t\r\n\x0b\x0c"
 
 
 def _letter(index: int) -> str:
@@ -63,7 +69,7 @@ class ImportTable:
         """Yield the data rows `size` at a time: their spreadsheet rows and stripped cells;
         record malformed rows."""
         width = len(self.header)
-        strip = str.strip
+        strip = methodcaller("strip", ASCII_SPACE)
         blanks: list[int] = []
         numbers: array[int] = array("I")
         chunk: list[list[str]] = []
@@ -98,12 +104,21 @@ class ImportTable:
                     self.data_rows += size
                     yield numbers, chunk
                     numbers, chunk = array("I"), []
-        except csv.Error as exc:
-            self.problems.append(RowProblem(self.name, row, None, None,
-                                            f"the CSV text cannot be read from here on: {exc}"))
+        except UnreadableRow as exc:
+            # The row that failed is the one after the last row read; nothing after it counts.
+            self.problems.append(self._unreadable(row + 1, exc))
         if chunk:
             self.data_rows += len(chunk)
             yield numbers, chunk
+
+    def _unreadable(self, row: int, exc: UnreadableRow) -> RowProblem:
+        """Return the problem of a row that cannot be read, naming its column if known."""
+        if exc.column is None:
+            return RowProblem(self.name, row, None, None, exc.reason)
+        if exc.column < len(self.header):
+            return RowProblem(self.name, row, self.header[exc.column], None, exc.reason)
+        return RowProblem(self.name, row, None, None,
+                          f"column {_letter(exc.column)}: {exc.reason}")
 
     def rejection(self) -> InvalidInputError | None:
         """Return one error listing every problem found (sorted), or None if there is none."""
@@ -125,6 +140,21 @@ class ImportTable:
             raise rejection
 
 
+_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'", "，": "full-width commas '，'"}
+
+
+def _other_separator(cells: list[str], by_alias: dict[str, Any]) -> str | None:
+    """Return how a one-cell header separates known column names if not by commas (a CSV
+    saved with semicolons by a European Excel, a tab-separated text file), else None."""
+    if len(cells) != 1:
+        return None
+    for separator, said in _SEPARATORS.items():
+        parts = [part.strip().casefold() for part in cells[0].split(separator)]
+        if len(parts) > 1 and any(part in by_alias for part in parts):
+            return said
+    return None
+
+
 def map_header(name: str, kind: str, cells: list[str]) -> tuple[list[str], dict[str, int]]:
     """Return the header (trailing empties dropped) and column positions; raise if unusable."""
     while cells and not cells[-1]:
@@ -134,6 +164,11 @@ def map_header(name: str, kind: str, cells: list[str]) -> tuple[list[str], dict[
     columns = COLUMNS[kind]
     by_alias = {alias.casefold(): c for c in columns for alias in (c.name, *c.aliases)}
     listing = ", ".join(f"{c.name} ({'/'.join(c.aliases)})" for c in columns)
+    separator = _other_separator(cells, by_alias)
+    if separator:
+        raise file_refused(name, f"the header is one cell with the columns separated by "
+                           f"{separator}, not by commas: save the file as 'CSV UTF-8 (逗号分隔)' "
+                           "(comma-separated) or as .xlsx", row=1)
     problems: list[RowProblem] = []
     index: dict[str, int] = {}
     for i, heading in enumerate(cells):
@@ -166,11 +201,17 @@ def map_header(name: str, kind: str, cells: list[str]) -> tuple[list[str], dict[
 
 
 @contextmanager
-def open_table(path: str | Path, kind: str) -> Iterator[ImportTable]:
-    """Yield the file opened as a table of text cells with its header checked."""
+def open_table(path: str | Path, kind: str, *, sheet: str | None = None) -> Iterator[ImportTable]:
+    """Yield the file opened as a table of text cells with its header checked (`sheet`: the
+    worksheet of a workbook to read)."""
     name = str(path)
-    with open_rows(path) as (rows, is_xlsx):
-        first = next(rows, None)
+    with open_rows(path, sheet=sheet) as (rows, is_xlsx):
+        try:
+            first = next(rows, None)
+        except UnreadableRow as exc:
+            where = "" if exc.column is None else f"column {_letter(exc.column)}: "
+            raise file_refused(name, f"the header row cannot be read: {where}{exc.reason}",
+                               row=1) from exc
         if first is None:
             raise file_refused(name, "the file has no data rows (it is empty)", row=1)
         header, index = map_header(name, kind, [str(cell).strip() for cell in first])

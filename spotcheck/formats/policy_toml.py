@@ -16,6 +16,7 @@ from spotcheck.models.policy import Policy, parse_policy
 
 
 def _value(value: Any) -> str:
+    """Return a value in TOML."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -28,11 +29,13 @@ def _value(value: Any) -> str:
 
 
 def _key(key: str) -> str:
+    """Return a key in TOML, quoted unless it is a bare key."""
     return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() \
         else json.dumps(key, ensure_ascii=False)
 
 
 def _table(lines: list[str], header: str, table: Mapping[str, Any]) -> None:
+    """Append a table's header and its key = value lines."""
     lines += ["", header]
     lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items()]
 

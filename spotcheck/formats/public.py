@@ -12,7 +12,6 @@ it) and XLSX, with Chinese headers and formula-safe cells (`formats.spreadsheet`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +70,7 @@ def authority(policy: Policy, task: Any) -> str:
 
 def public_plan(bundle: Bundle, bundle_path: str | Path) -> PublicPlan:
     """Return the plan notice and drawn list of a bundle (read from the bundle alone)."""
-    manifest: dict[str, Any] = json.loads(bundle.files["manifest.json"])
+    manifest = bundle.manifest
     try:
         policy = parse_policy(bundle.files["policy.toml"].decode("utf-8-sig"), "policy.toml")
     except UnicodeDecodeError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence, Set
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,10 +22,17 @@ from pydantic import BaseModel, ValidationError
 
 from spotcheck.errors import InvalidInputError
 from spotcheck.formats.import_table import ImportTable, open_table
-from spotcheck.formats.registry_values import COLUMNS, EMPTY, RuledColumn, reason, tier_parser
+from spotcheck.formats.registry_values import (
+    COLUMNS,
+    EMPTY,
+    RuledColumn,
+    past_date_parser,
+    reason,
+    tier_parser,
+)
 from spotcheck.models.columns import REGISTRY_KINDS
 from spotcheck.models.domain import Conflict, HistoryRecord, Inspector
-from spotcheck.models.identifiers import CONTROL, uscc_valid_mask
+from spotcheck.models.identifiers import UNSEEN, uscc_valid_mask
 from spotcheck.models.registry import (
     CHUNK_ROWS,
     ENTERPRISE_DTYPES,
@@ -46,17 +54,18 @@ _Record = TypeVar("_Record", bound=BaseModel)
 
 # ---- enterprises: streamed into columns, validated without a Python object per row ----
 
-def read_enterprises(path: str | Path, *,
-                     tiers: Collection[str] | None = None) -> EnterpriseColumns:
+def read_enterprises(path: str | Path, *, tiers: Collection[str] | None = None,
+                     sheet: str | None = None) -> EnterpriseColumns:
     """Return the enterprises of a file as id-sorted columns; raise listing every bad row.
 
     `tiers`, when given, are the tiers the policy defines; any other tier is refused.
+    `sheet`: the worksheet of a workbook to read (see `formats.file_rows.open_rows`).
     Rows are checked and turned into numpy columns a chunk at a time, so only one chunk's
     Python strings are held at once.
     """
     columns = {c.name: c for c in COLUMNS["enterprises"]}
     columns["tier"] = dataclasses.replace(columns["tier"], parse=tier_parser(tiers))
-    with open_table(path, "enterprises") as table:
+    with open_table(path, "enterprises", sheet=sheet) as table:
         chunked = ColumnChunks(ENTERPRISE_DTYPES, table.rows_hint)
         file_rows: list[np.ndarray] = []  # spreadsheet row of each enterprise, by chunk
         for rows, cells_of in table.chunks(CHUNK_ROWS):
@@ -89,10 +98,10 @@ def _checked_chunk(table: ImportTable, columns: dict[str, RuledColumn], rows: ar
     _check_column(table, rows, columns["industry"], industries, set(industries))
     # One regular-expression pass over all names joined, instead of one per row.
     if ("" in names or max(map(len, names), default=0) > NAME_LENGTH
-            or CONTROL.search("|".join(names))):
+            or UNSEEN.search("|".join(names))):
         _check_column(table, rows, columns["name"], names,
                       {name for name in names
-                       if not name or len(name) > NAME_LENGTH or CONTROL.search(name)})
+                       if not name or len(name) > NAME_LENGTH or UNSEEN.search(name)})
     # Codes of the wrong length or alphabet cannot go into numpy's 'S18': report them here.
     shaped: Sequence[str] = ids
     if set(map(len, ids)) - {18} or not all(map(str.isascii, ids)):
@@ -125,9 +134,12 @@ def _check_column(table: ImportTable, rows: array[int], column: RuledColumn,
 
 # ---- inspectors, conflicts and history: small files, one validated record per row ----
 
-def _records(table: ImportTable, model: type[_Record]) -> Iterator[tuple[int, _Record]]:
-    """Yield (spreadsheet row, record) for each data row whose values are all accepted."""
-    present = [(c, table.index[c.name]) for c in COLUMNS[table.kind] if c.name in table.index]
+def _records(table: ImportTable, model: type[_Record],
+             columns: Sequence[RuledColumn] | None = None) -> Iterator[tuple[int, _Record]]:
+    """Yield (spreadsheet row, record) for each data row whose values are all accepted
+    (by `columns`, default the kind's)."""
+    present = [(c, table.index[c.name]) for c in columns or COLUMNS[table.kind]
+               if c.name in table.index]
     for row, cells in table.rows():
         values: dict[str, Any] = {}
         accepted = True
@@ -139,7 +151,7 @@ def _records(table: ImportTable, model: type[_Record]) -> Iterator[tuple[int, _R
                     accepted = False
                 continue  # an optional column's empty cell takes the model's default
             try:
-                values[column.name] = column.parse(text)
+                values[column.name] = column.value(text)
             except ValueError as exc:
                 table.add(row, column.name, text, str(exc))
                 accepted = False
@@ -158,9 +170,9 @@ def _records(table: ImportTable, model: type[_Record]) -> Iterator[tuple[int, _R
                           error["msg"] if cause is None else str(cause))
 
 
-def read_inspectors(path: str | Path) -> list[Inspector]:
+def read_inspectors(path: str | Path, *, sheet: str | None = None) -> list[Inspector]:
     """Return the inspectors of a file in file order; raise listing every bad row."""
-    with open_table(path, "inspectors") as table:
+    with open_table(path, "inspectors", sheet=sheet) as table:
         inspectors: list[Inspector] = []
         first_row: dict[str, int] = {}
         for row, inspector in _records(table, Inspector):
@@ -180,13 +192,14 @@ def _lookup(ids: Collection[str] | None) -> Collection[str] | None:
 
 
 def read_conflicts(path: str | Path, *, inspector_ids: Collection[str] | None = None,
-                   enterprise_ids: Collection[str] | None = None) -> list[Conflict]:
+                   enterprise_ids: Collection[str] | None = None,
+                   sheet: str | None = None) -> list[Conflict]:
     """Return the distinct conflicts (回避) of a file; raise listing every bad row.
 
     When `inspector_ids` / `enterprise_ids` are given, a row naming an id outside them is bad.
     """
     known_inspectors, known_enterprises = _lookup(inspector_ids), _lookup(enterprise_ids)
-    with open_table(path, "conflicts") as table:
+    with open_table(path, "conflicts", sheet=sheet) as table:
         conflicts: dict[Conflict, None] = {}  # exact duplicate rows are ignored, order kept
         for row, conflict in _records(table, Conflict):
             known = True
@@ -204,10 +217,16 @@ def read_conflicts(path: str | Path, *, inspector_ids: Collection[str] | None = 
     return list(conflicts)
 
 
-def read_history(path: str | Path) -> list[HistoryRecord]:
-    """Return the distinct past inspections of a file; raise listing every bad row."""
-    with open_table(path, "history") as table:
-        history = dict.fromkeys(record for _, record in _records(table, HistoryRecord))
+def read_history(path: str | Path, *, today: date,
+                 sheet: str | None = None) -> list[HistoryRecord]:
+    """Return the distinct past inspections of a file; raise listing every bad row.
+
+    `today` is the day of the import: an inspection dated after it is refused.
+    """
+    columns = [dataclasses.replace(c, parse=past_date_parser(today))
+               if c.name == "inspected_on" else c for c in COLUMNS["history"]]
+    with open_table(path, "history", sheet=sheet) as table:
+        history = dict.fromkeys(record for _, record in _records(table, HistoryRecord, columns))
         table.check()
     return list(history)
 
@@ -223,24 +242,29 @@ def read_registry_file(kind: str, path: str | Path, **options: Any) -> RegistryD
     return readers[kind](path, **options)
 
 
-def read_results(path: str | Path) -> list[ResultRecord]:
+def read_results(path: str | Path, *, sheet: str | None = None) -> list[ResultRecord]:
     """Return the inspection results of a file in file order; raise listing every bad row.
 
-    The result codes are checked against the plan's code list when the results are stored
-    (`store.results`), where the plan of each row is known.
+    The result codes are checked against the plan's code list, and the dates against the
+    quarter and the day of the import, when the results are stored (`store.results`), where
+    the plan of each row is known.
     """
-    with open_table(path, "results") as table:
+    with open_table(path, "results", sheet=sheet) as table:
         present = [(c, table.index[c.name]) for c in COLUMNS["results"]
                    if c.name in table.index]
         results: list[ResultRecord] = []
         for row, cells in table.rows():
             values: dict[str, Any] = {}
             for column, at in present:
-                why = reason(column, cells[at])
-                if why is not None:
-                    table.add(row, column.name, cells[at], why)
-                elif cells[at]:
-                    values[column.name] = column.parse(cells[at])
+                text = cells[at]
+                if not text:
+                    if column.required:
+                        table.add(row, column.name, text, EMPTY)
+                    continue
+                try:
+                    values[column.name] = column.value(text)
+                except ValueError as exc:
+                    table.add(row, column.name, text, str(exc))
             if all(c.name in values for c, _ in present if c.required):
                 values["codes"] = values.pop("result")
                 results.append(ResultRecord(row=row, **values))

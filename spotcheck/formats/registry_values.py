@@ -1,8 +1,14 @@
 """The rules an import file's values must follow (DESIGN §4, §10), column by column.
 
-Each parser returns the value or raises ValueError with the reason a planner reads. The
-columns themselves (names, Chinese aliases, required or not) are declared once in
-`models.columns`; `COLUMNS` pairs each with its rule.
+Each parser returns the value or raises ValueError with the reason a planner reads. Before
+it, every cell passes one character rule (`models.identifiers`): a code — an id, department,
+jurisdiction, task, qualification, industry, tier, result code, date or number — may hold no
+invisible character and no space but the ASCII one; free text (names, reasons, remarks) no
+control or invisible character. Dates are of the years FIRST_YEAR-LAST_YEAR
+(`spotcheck.limits`), and a date recording something that happened is not after the day of
+the import (`past_date_parser`: the service passes today). The columns themselves (names,
+Chinese aliases, required or not) are declared once in `models.columns`; `COLUMNS` pairs each
+with its rule.
 """
 
 from __future__ import annotations
@@ -13,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from spotcheck.limits import FIRST_YEAR, LAST_YEAR
 from spotcheck.models.columns import IMPORT_COLUMNS
 from spotcheck.models.identifiers import (
-    CONTROL,
     ENTERPRISE_JURISDICTION,
     INDUSTRY_CODE,
     INSPECTOR_ID,
@@ -23,6 +29,8 @@ from spotcheck.models.identifiers import (
     QUALIFICATION,
     TASK_CODE,
     TIER_NAME,
+    code_problem,
+    text_problem,
     uscc_problem,
 )
 from spotcheck.models.policy import RESULT_CODE
@@ -80,16 +88,31 @@ _DATE_FORMS = tuple(re.compile(form) for form in (
 
 
 def _date(text: str) -> date:
-    """Return the day written in one of the forms planners type."""
+    """Return the day written in one of the forms planners type, in a plausible year."""
     for form in _DATE_FORMS:
         match = form.fullmatch(text)
         if match:
             year, month, day = (int(part) for part in match.groups())
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise ValueError(f"the year {year} is not plausible (a typo?): dates are of the "
+                                 f"years {FIRST_YEAR}-{LAST_YEAR}")
             try:
                 return date(year, month, day)
             except ValueError:
                 raise ValueError(f"{text} is not a day of the calendar") from None
     raise ValueError("not a date; write it as 2028-12-31, 2028/12/31, 20281231 or 2028年12月31日")
+
+
+def past_date_parser(today: date) -> Callable[[str], date]:
+    """Return a parser of the day something happened: not after `today`, the day of the
+    import (a date in the future would count as a recent inspection and steer the draw)."""
+    def parse(text: str) -> date:
+        day = _date(text)
+        if day > today:
+            raise ValueError(f"{day.isoformat()} is after today ({today.isoformat()}): a "
+                             "past inspection cannot be dated in the future (a typo?)")
+        return day
+    return parse
 
 
 _QUALIFICATION_SEPARATORS = re.compile(r"[;,、；，]")
@@ -129,6 +152,19 @@ def _inspector_list(text: str) -> tuple[str, ...]:
     return tuple(sorted({i for i in items if i}))
 
 
+_ROLES = {"officer": "officer", "执法人员": "officer", "expert": "expert", "专家": "expert",
+          "auxiliary": "auxiliary", "辅助人员": "auxiliary"}
+
+
+def _role(text: str) -> str:
+    """Return an inspector's role (角色): officer 执法人员, expert 专家 or auxiliary 辅助人员."""
+    role = _ROLES.get(text.strip().lower())
+    if role is None:
+        raise ValueError("a role (角色) is officer (执法人员), expert (专家) or auxiliary "
+                         "(辅助人员)")
+    return role
+
+
 def tier_parser(tiers: Collection[str] | None) -> Callable[[str], str]:
     """Return a parser accepting the policy's tiers, or any tier name when none are given."""
     if tiers is None:
@@ -143,6 +179,10 @@ def tier_parser(tiers: Collection[str] | None) -> Callable[[str], str]:
     return parse
 
 
+# Columns of free text; every other column holds codes, dates or numbers.
+FREE_TEXT = frozenset(("name", "reason", "remarks"))
+
+
 @dataclass(frozen=True)
 class RuledColumn:
     """A column of an import file (models.columns) with the rule its values follow."""
@@ -151,6 +191,13 @@ class RuledColumn:
     aliases: tuple[str, ...]
     required: bool  # present and non-empty on every row
     parse: Parser
+
+    def value(self, text: str) -> Any:
+        """Return the value of a non-empty cell; raise ValueError saying why it is refused."""
+        problem = (text_problem if self.name in FREE_TEXT else code_problem)(text)
+        if problem is not None:
+            raise ValueError(problem)
+        return self.parse(text)
 
 
 _INSPECTOR_ID = _matching(INSPECTOR_ID, "a certificate number (执法证号) is 1-32 letters, "
@@ -176,13 +223,16 @@ VALUE_RULES: dict[str, dict[str, Parser]] = {
         "qualifications": _qualifications,
         "capacity": _capacity,
         "certificate_expiry": _date,
+        "role": _role,
     },
-    "conflicts": {"inspector_id": _INSPECTOR_ID, "enterprise_id": _uscc, "reason": str},
+    "conflicts": {"inspector_id": _INSPECTOR_ID, "enterprise_id": _uscc,
+                  "reason": _longest(500, "the reason (回避原因)")},
     "history": {
         "enterprise_id": _uscc,
         "task": _matching(TASK_CODE, "a task code (抽查任务) is 1-32 of A-Z a-z 0-9 _ . -"),
-        "department": str,
+        "department": _longest(64, "the department (部门)"),
         "inspected_on": _date,
+        "inspectors": _inspector_list,
     },
     "results": {
         "enterprise_id": _uscc,
@@ -206,10 +256,8 @@ def reason(column: RuledColumn, text: str) -> str | None:
     """Return why `text` is refused in `column`, or None if it is accepted."""
     if not text:
         return EMPTY if column.required else None
-    if CONTROL.search(text):
-        return "control characters and line breaks (Alt+Enter in Excel) are not allowed"
     try:
-        column.parse(text)
+        column.value(text)
     except ValueError as exc:
         return str(exc)
     return None

@@ -53,21 +53,25 @@ svg.chart{max-width:100%;height:auto;font-family:inherit}
 table{border-collapse:collapse;width:100%;font-size:13px;margin:8px 0}
 th,td{border-bottom:1px solid #e6e9ed;padding:5px 8px;text-align:right;white-space:nowrap}
 th{background:#eef2f6;font-weight:600}td.l,th.l{text-align:left;white-space:normal}
+td.l:first-child{white-space:nowrap}
 .note{color:#546e7a;font-size:13px}.note li{margin:2px 0}
 details summary{cursor:pointer;color:#1565c0;margin:6px 0}
 """
 
 
 def _colours(report: OutcomeReport) -> dict[str, str]:
+    """Return each tier's colour, in the policy's priority order."""
     return {t.tier: TIER_COLOURS[i % len(TIER_COLOURS)] for i, t in enumerate(report.tiers)}
 
 
 def _tier_name(report: OutcomeReport, tier: str) -> str:
+    """Return a tier with its label, e.g. "A 信用风险低"."""
     label = report.tier_label(tier)
     return f"{tier} {label}" if label else tier
 
 
 def _cards(report: OutcomeReport) -> str:
+    """Return the headline cards of the quarter."""
     overall = report.rows("overall")[0].estimate
     overdue = sum(d.overdue for d in report.deadlines)
     used = [w for w in report.workload if w.quarter == report.quarter and w.capacity]
@@ -90,6 +94,7 @@ def _cards(report: OutcomeReport) -> str:
 
 
 def _rates(report: OutcomeReport) -> str:
+    """Return the finding-rate section: interval chart, sample sizes, tables, meanings."""
     colours = _colours(report)
     rows = report.rows("tier")
     points = [IntervalPoint(_tier_name(report, r.tier), r.estimate.rate,
@@ -119,6 +124,7 @@ def _rates(report: OutcomeReport) -> str:
 
 
 def _disturbance(report: OutcomeReport) -> str:
+    """Return the disturbance section: shares, visits per year, the table."""
     rows = report.disturbance
     tiers = [d.tier for d in rows]
     share = bar_chart("disturbance-share", "近四个季度至少被检查一次的企业占比", tiers,
@@ -144,6 +150,7 @@ def _disturbance(report: OutcomeReport) -> str:
 
 
 def _utilisation(report: OutcomeReport) -> str:
+    """Return the utilisation section: histogram, per department, per place."""
     mine = [w for w in report.workload if w.quarter == report.quarter]
     bins = [0] * 11
     for w in mine:
@@ -166,13 +173,26 @@ def _utilisation(report: OutcomeReport) -> str:
                           [f"{d} {j}" for d, j in keys], shares, lambda v: pct(v, 0),
                           colours=colours, top=1.0, width=640,
                           notes=[f"{groups[k][2]:,}/{groups[k][1]:,}" for k in keys])
+    departments: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for w in mine:
+        row = departments[w.department]
+        row[0] += 1
+        row[1] += w.visits > 0
+        row[2] += w.capacity >= 1 and w.visits >= w.capacity
+        row[3] += w.capacity
+        row[4] += w.visits
+    summary = table(("部门", "执法人员", "有检查任务", "满负荷", "检查上限", "检查户次", "使用率"),
+                    [(d, f"{n:,}", f"{busy:,}", f"{full:,}", f"{cap:,}", f"{visits:,}",
+                      pct(visits / cap if cap else None))
+                     for d, (n, busy, full, cap, visits) in sorted(departments.items())])
     return ("<section id=\"utilisation\"><h2>执法人员使用率 Officer utilisation</h2>"
             '<p class="note">检查户次 ÷ 季度检查上限；红色为已满负荷的部门与区划。'
             "Visits over quarterly capacity; red: fully booked.</p>"
-            f'<div class="pair">{histogram}{by_place}</div></section>')
+            f'<div class="pair"><div>{histogram}{summary}</div>{by_place}</div></section>')
 
 
 def _deadlines(report: OutcomeReport) -> str:
+    """Return the deadline section: status per task as bars and a table."""
     rows = report.deadlines
     names = [d.task for d in rows]
     chart = stacked_bars("deadline-status", "结果录入与公示进度", names, [
@@ -188,6 +208,7 @@ def _deadlines(report: OutcomeReport) -> str:
 
 
 def _shortfalls(report: OutcomeReport) -> str:
+    """Return the shortfall section (or a line saying there is none)."""
     if not report.shortfalls:
         return ("<section id=\"shortfalls\"><h2>抽取缺口 Shortfalls</h2><p>所有分层均按目标抽足。"
                 "Every stratum drew its target.</p></section>")
@@ -196,6 +217,7 @@ def _shortfalls(report: OutcomeReport) -> str:
 
 
 def _advice(report: OutcomeReport) -> str:
+    """Return the advice section: ratios chart and table, effects, notes."""
     allocations = report.advice.allocations
     tiers = [t.tier for t in report.tiers if any(t.tier in a.ratios for a in allocations)]
     colours = ("#90a4ae", "#c62828", "#1565c0")

@@ -53,6 +53,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], *,
 
 
 def _group(report: OutcomeReport, row: OutcomeRow) -> str:
+    """Return the name of a row's group, e.g. "GS-QY · A 信用风险低 · 330102"."""
     if row.level == "overall":
         return "总体"
     parts = [row.task, f"{row.tier} {report.tier_label(row.tier)}".strip() if row.tier else "",

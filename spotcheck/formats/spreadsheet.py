@@ -20,6 +20,8 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from spotcheck.errors import InvalidInputError
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 _FIXED_TIME = dt.datetime(2000, 1, 1)
@@ -70,6 +72,7 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     """Return an .xlsx of these sheets: header row bold and frozen, text cells never formulas."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
+    from openpyxl.utils.exceptions import IllegalCharacterError
     from openpyxl.writer.excel import ExcelWriter
 
     book = Workbook()
@@ -79,8 +82,12 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
         page.append([str(h) for h in sheet.header])
         for cell in page[1]:
             cell.font = Font(bold=True)
-        for row in sheet.rows:
-            page.append(list(row))
+        for number, row in enumerate(sheet.rows, start=2):
+            try:
+                page.append(list(row))
+            except IllegalCharacterError as exc:  # a control character, from a forged input
+                raise InvalidInputError(f"{sheet.title}, row {number}: {exc} (a control "
+                                        "character no worksheet can hold)") from None
         for row_cells in page.iter_rows(min_row=1):
             for cell in row_cells:
                 if isinstance(cell.value, str):

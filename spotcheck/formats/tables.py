@@ -6,6 +6,12 @@ the fields the file leaves out; an input table's is the registry file's columns
 is written twice. The canonical form (DESIGN §7): UTF-8 without BOM, `\\n` line ends, a
 header row, quoting only where the csv module quotes; the same rows always give the same
 bytes, and reading refuses a wrong header or row width.
+
+An input table may carry columns added after the first release (models.columns
+OPTIONAL_INPUT_COLUMNS: an inspector's role, a past inspection's inspectors): HEADERS gives
+the header without them, EXTENDED_HEADERS the one with them, and a file is written with them
+only when some row holds a value other than the default, so a snapshot that has none is the
+same bytes as before they existed. Reading accepts either header (`header_of`).
 """
 
 from __future__ import annotations
@@ -21,9 +27,23 @@ from typing import Any, NoReturn
 import numpy as np
 
 from spotcheck.errors import SpotcheckError
-from spotcheck.models.columns import REGISTRY_KINDS, column_names
-from spotcheck.models.registry import CHUNK_ROWS, as_columns
-from spotcheck.scheduler.plan import AssignmentRow, DrawRow, SkipRow, StratumRow, VisitRow
+from spotcheck.models.columns import (
+    OPTIONAL_INPUT_COLUMNS,
+    REGISTRY_KINDS,
+    base_column_names,
+    column_names,
+)
+from spotcheck.models.registry import CHUNK_ROWS, PlannedVisit, as_columns
+from spotcheck.scheduler.plan import (
+    AssignmentRow,
+    CapRow,
+    DrawRow,
+    ExpertGapRow,
+    GroupAdvice,
+    SkipRow,
+    StratumRow,
+    VisitRow,
+)
 
 CSV_BATCH = 50_000  # rows formatted into CSV text at a time
 
@@ -38,7 +58,9 @@ def fields_of(row_type: type[Any], *, leaving_out: Sequence[str] = ()) -> tuple[
 
 
 HEADERS: dict[str, tuple[str, ...]] = {
-    **{f"inputs/{kind}.csv": column_names(kind) for kind in REGISTRY_KINDS},
+    **{f"inputs/{kind}.csv": base_column_names(kind) for kind in REGISTRY_KINDS},
+    # the year's other active plans' visits, which the annual cap counts
+    "inputs/planned.csv": fields_of(PlannedVisit),
     # a stratum's shortfall reason is in shortfalls.csv only
     "strata.csv": fields_of(StratumRow, leaving_out=("reason",)),
     "draws.csv": fields_of(DrawRow),
@@ -47,15 +69,37 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "visits.csv": fields_of(VisitRow),
     # the strata drawn below their target, with the binding reason
     "shortfalls.csv": fields_of(StratumRow, leaving_out=("population", "eligible", "floor")),
+    # the enterprises the annual cap leaves out, with the inspections that used it
+    "capped.csv": fields_of(CapRow),
+    # the experts (专家) on each visit, and the visits that got fewer than they need
+    "experts.csv": fields_of(AssignmentRow),
+    "expert_gaps.csv": fields_of(ExpertGapRow),
+    # the saturated officer groups and the officer-visits each needs
+    "shortfall_groups.csv": fields_of(GroupAdvice),
 }
+# The input tables with the columns added since the first release.
+EXTENDED_HEADERS: dict[str, tuple[str, ...]] = {
+    f"inputs/{kind}.csv": column_names(kind) for kind in OPTIONAL_INPUT_COLUMNS}
+
+
+def header_of(name: str, data: bytes) -> tuple[str, ...]:
+    """Return the header a bundle table is written with: EXTENDED_HEADERS[name] when its
+    first line is that header, else HEADERS[name]."""
+    extended = EXTENDED_HEADERS.get(name)
+    if extended is not None:
+        first = data[:data.find(b"\n") + 1] if b"\n" in data else data
+        if first.rstrip(b"\r\n") == ",".join(extended).encode():
+            return extended
+    return HEADERS[name]
 # The column of a table that holds a list of values, written ';'-joined in one cell.
 LIST_COLUMN: dict[str, str] = {"inputs/inspectors.csv": "qualifications", "visits.csv": "tasks"}
 
 
-def table_cells(name: str, rows: Iterable[Any]) -> Iterator[Sequence[object]]:
-    """Return each row object's cells for a table: its attributes named by the header, in
-    order, the list column ';'-joined."""
-    header = HEADERS[name]
+def table_cells(name: str, rows: Iterable[Any],
+                header: Sequence[str] | None = None) -> Iterator[Sequence[object]]:
+    """Return each row object's cells for a table: its attributes named by the header (by
+    default HEADERS[name]), in order, the list column ';'-joined."""
+    header = HEADERS[name] if header is None else tuple(header)
     listed = LIST_COLUMN.get(name)
     if listed is None:
         return map(operator.attrgetter(*header), rows)
@@ -72,10 +116,12 @@ def _attributes(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda row: tuple(getattr(row, name) for name in names)
 
 
-def csv_bytes(name: str, rows: Iterable[Sequence[object]]) -> bytes:
-    """Return a canonical CSV file: header, rows as given, UTF-8, `\\n` line ends."""
+def csv_bytes(name: str, rows: Iterable[Sequence[object]],
+              header: Sequence[str] | None = None) -> bytes:
+    """Return a canonical CSV file: header (by default HEADERS[name]), rows as given, UTF-8,
+    `\\n` line ends."""
     out = io.BytesIO()
-    rows = itertools.chain([HEADERS[name]], rows)
+    rows = itertools.chain([HEADERS[name] if header is None else tuple(header)], rows)
     # formatted a batch at a time: the text of the whole file is never held as str
     while batch := list(itertools.islice(rows, CSV_BATCH)):
         text = io.StringIO()
@@ -93,11 +139,12 @@ def columns_csv_bytes(name: str, batches: Iterable[Sequence[list[str]]]) -> byte
     return out.getvalue()
 
 
-def csv_pieces(name: str, batches: Iterable[Sequence[list[str]]]) -> Iterator[bytes]:
+def csv_pieces(name: str, batches: Iterable[Sequence[list[str]]],
+               header: Sequence[str] | None = None) -> Iterator[bytes]:
     """Yield a canonical CSV file a batch at a time: the header line, then each batch of
     columns as text. A batch with no value to quote (no comma, quote, line break or NUL) is
     joined by commas directly, at twice the csv module's speed."""
-    yield csv_bytes(name, ())
+    yield csv_bytes(name, (), header)
     for columns in batches:
         values = "".join(itertools.chain.from_iterable(columns))
         if any(mark in values for mark in _QUOTED):
@@ -125,8 +172,9 @@ def table_columns(name: str, data: bytes) -> Iterator[list[list[str]]]:
     written exactly as csv writes that row), so a quote-free line is its fields joined by
     commas and the text can be cut into chunks at any line end.
     """
-    width = len(HEADERS[name])
-    header = (",".join(HEADERS[name]) + "\n").encode()
+    columns = header_of(name, data)
+    width = len(columns)
+    header = (",".join(columns) + "\n").encode()
     if not (data.startswith(header) and data.endswith(b"\n") and b"\r" not in data
             and b"\0" not in data and _quoted_lines_are_records(data, width)):
         yield from _csv_columns(name, data, width)
@@ -192,7 +240,7 @@ def _csv_columns(name: str, data: bytes, width: int) -> Iterator[list[list[str]]
     """Yield the data rows of a bundle table read by the csv module, decoding as it goes."""
     try:
         reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=""))
-        if tuple(next(reader, ())) != HEADERS[name]:
+        if tuple(next(reader, ())) != header_of(name, data):
             raise _Malformed
         while batch := list(itertools.islice(reader, CHUNK_ROWS)):
             if any(len(row) != width for row in batch):
@@ -213,9 +261,10 @@ def _refuse_table(name: str, data: bytes) -> NoReturn:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise SpotcheckError(f"{name} cannot be read: {exc}") from exc
-    if not rows or tuple(rows[0]) != HEADERS[name]:
-        raise SpotcheckError(f"{name}: the header is not {','.join(HEADERS[name])}")
-    width = len(HEADERS[name])
+    header = header_of(name, data)
+    if not rows or tuple(rows[0]) != header:
+        raise SpotcheckError(f"{name}: the header is not {','.join(header)}")
+    width = len(header)
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != width:
             raise SpotcheckError(f"{name}:{number}: the row has {len(row)} field(s), "

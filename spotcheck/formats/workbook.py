@@ -36,10 +36,12 @@ PERCENT, COUNT, DECIMAL = "0.00%", "#,##0", "0.000"
 
 
 def _day(value: object) -> str:
+    """Return a date as YYYY-MM-DD, or "" for none."""
     return "" if value is None else str(value)
 
 
 def _plan_sheet(report: OutcomeReport) -> Sheet:
+    """Return 抽查计划: one row per stratum."""
     rows = [(s.plan_id, s.quarter, s.task, report.tasks.get(s.task, ""), s.tier,
              report.tier_label(s.tier), s.jurisdiction, s.population, s.eligible, s.target,
              s.floor, s.allocated, s.drawn, s.shortfall, s.reason) for s in report.strata]
@@ -51,6 +53,7 @@ def _plan_sheet(report: OutcomeReport) -> Sheet:
 
 
 def _drawn_sheet(report: OutcomeReport) -> Sheet:
+    """Return 抽查名单: one row per drawn (task, enterprise)."""
     rows = [(d.plan_id, d.quarter, d.task, d.enterprise_id, d.name, d.tier, d.jurisdiction,
              d.rank, d.ticket) for d in report.drawn]
     return Sheet("抽查名单", ("抽查计划编号", "季度", "抽查任务编号", "统一社会信用代码",
@@ -59,6 +62,7 @@ def _drawn_sheet(report: OutcomeReport) -> Sheet:
 
 
 def _team_sheet(report: OutcomeReport) -> Sheet:
+    """Return 检查组: one row per visit and its team now."""
     rows = [(t.plan_id, t.quarter, t.enterprise_id, t.name, t.department, "、".join(t.tasks),
              "、".join(t.inspectors), "、".join(t.inspector_names), "；".join(t.substitutions))
             for t in report.teams]
@@ -68,6 +72,7 @@ def _team_sheet(report: OutcomeReport) -> Sheet:
 
 
 def _workload_sheet(report: OutcomeReport) -> Sheet:
+    """Return 执法人员工作量: one row per officer and quarter."""
     rows = [(w.quarter, w.inspector_id, w.name, w.department, w.jurisdiction, w.capacity,
              w.visits, w.utilisation) for w in report.workload]
     return Sheet("执法人员工作量", ("季度", "执法证号", "姓名", "部门", "管辖区划", "季度检查上限",
@@ -76,6 +81,7 @@ def _workload_sheet(report: OutcomeReport) -> Sheet:
 
 
 def _statistics_sheet(report: OutcomeReport) -> Sheet:
+    """Return 分层统计: the estimates, disturbance on tier rows, and the meanings."""
     seen: dict[str, Disturbance] = {d.tier: d for d in report.disturbance}
     rows: list[Sequence[object]] = []
     for r in report.estimates:
@@ -104,6 +110,7 @@ def _statistics_sheet(report: OutcomeReport) -> Sheet:
 
 
 def _results_sheet(report: OutcomeReport) -> Sheet:
+    """Return 检查结果: every drawn pair with its result and deadline status."""
     rows = [(r.plan_id, r.quarter, r.task, r.task_name, r.enterprise_id, r.name, r.tier,
              _day(r.completed_on), ";".join(r.codes), r.labels,
              "" if r.finding is None else ("是" if r.finding else "否"), r.remarks,
@@ -117,6 +124,7 @@ def _results_sheet(report: OutcomeReport) -> Sheet:
 
 
 def _advice_sheet(report: OutcomeReport) -> Sheet:
+    """Return 调整建议: per tier the three allocations, then totals and errors."""
     by = {a.objective: a for a in report.advice.allocations}
     plans = [by.get(o) for o in ("current", "findings", "precision")]
     bounds = report.advice.bounds

@@ -39,6 +39,7 @@ def column_name(index: int) -> str:
 
 
 def _text(value: str) -> str:
+    """Return text for a <t> element: XML-escaped, control characters as _xHHHH_."""
     escaped = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     return escape(escaped, quote=False)
 
@@ -62,6 +63,7 @@ def _cell(ref: str, value: object, style: int, header: bool = False) -> str:
 
 
 def _sheet_xml(sheet: Sheet, styles: dict[str, int]) -> str:
+    """Return a worksheet part: frozen header, widths, the rows."""
     columns = [column_name(i) for i in range(max(len(sheet.header),
                                                  max((len(r) for r in sheet.rows), default=0)))]
     formats = {i: styles[f] for i, f in (sheet.number_formats or {}).items()}
@@ -91,6 +93,7 @@ def _sheet_xml(sheet: Sheet, styles: dict[str, int]) -> str:
 
 
 def _styles_xml(formats: Sequence[str]) -> str:
+    """Return the styles part: default, bold header, quote-prefixed text, formats."""
     numbers = "".join(f'<numFmt numFmtId="{164 + i}" formatCode="{escape(f)}"/>'
                       for i, f in enumerate(formats))
     xfs = ['<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',

@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from spotcheck.errors import InvalidInputError, SpotcheckError
+from spotcheck.limits import POLICY_BYTES, read_bounded
 
 MAX_WORKING_DAYS = 366
 
@@ -123,10 +124,13 @@ def _dates(name: str, year: int, key: str, values: object) -> frozenset[date]:
 
 def read_calendar_file(path: Path) -> dict[int, YearSchedule]:
     """Return the year schedules of a calendar file, refusing anything it cannot mean."""
+    data = read_bounded(path, POLICY_BYTES, "calendar file", InvalidInputError)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInputError(f"{path}: not a readable calendar file (TOML): {exc}") from None
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise InvalidInputError(f"{path}: not a readable calendar file (TOML): "
+                                f"{'nested too deeply' if isinstance(exc, RecursionError) else exc}"
+                                ) from None
     years: dict[int, YearSchedule] = {}
     for key, table in sorted(raw.items()):
         if not (key.isascii() and key.isdigit() and len(key) == 4) or not isinstance(table,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -95,6 +96,10 @@ class InspectorBase(_Record):
     qualifications: tuple[str, ...] = ()
     capacity: int = Field(ge=0, le=100_000, description="季度检查上限 (visits per quarter)")
     certificate_expiry: date
+    # 角色: only officers (执法人员) with a valid certificate count toward team_size; experts
+    # (专家) join a visit on top of them when a task asks; auxiliary staff (辅助人员) never
+    # inspect (国办发〔2024〕54号)
+    role: Literal["officer", "expert", "auxiliary"] = "officer"
 
     @field_validator("inspector_id")
     @classmethod
@@ -155,11 +160,21 @@ class HistoryRecord(_Record):
     task: str
     department: str = ""
     inspected_on: date
+    # 实际检查人员: who inspected (certificate numbers, sorted, distinct), for the rotation
+    # rule (policy officer_cooldown_months); empty when not recorded
+    inspectors: tuple[str, ...] = ()
 
     @field_validator("enterprise_id")
     @classmethod
     def _enterprise_id(cls, value: str) -> str:
         return EnterpriseBase._uscc(value)
+
+    @field_validator("inspectors")
+    @classmethod
+    def _inspectors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            InspectorBase._inspector_id(item)
+        return tuple(sorted(set(value)))
 
     @field_validator("task")
     @classmethod

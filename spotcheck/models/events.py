@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spotcheck.errors import SpotcheckError
+from spotcheck.limits import EVENTS_BYTES, load_json, size_text
 
 GENESIS = "0" * 64
 KINDS = ("import", "policy", "freeze", "commit", "close", "reveal", "seed", "plan", "results",
@@ -156,15 +157,20 @@ def events_jsonl(events: Iterable[Event]) -> bytes:
 
 
 def parse_events_jsonl(data: bytes, name: str = "events.jsonl") -> list[Event]:
-    """Return the events of an events.jsonl file, refusing a line that is not an event."""
+    """Return the events of an events.jsonl file, refusing a line that is not an event (each
+    read by the bounded JSON reader) and a file over EVENTS_BYTES."""
+    if len(data) > EVENTS_BYTES:
+        raise SpotcheckError(f"{name} is larger than {size_text(EVENTS_BYTES)}, the most "
+                             "spotcheck reads")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpotcheckError(f"{name} is not UTF-8: {exc}") from exc
     events = []
     for number, line in enumerate(text.splitlines(), start=1):
+        obj = load_json(line, f"{name}:{number}", limit=EVENTS_BYTES)
         try:
-            events.append(event_from_json(json.loads(line)))
+            events.append(event_from_json(obj))
         except (ValueError, TypeError, KeyError) as exc:
             raise SpotcheckError(f"{name}:{number}: not an event ({exc})") from exc
     return events

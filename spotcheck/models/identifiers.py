@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 
@@ -18,6 +19,52 @@ INDUSTRY_CODE = re.compile(r"[A-Za-z0-9]{0,8}")
 TIER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
 QUALIFICATION = re.compile(r"[^\s;,、]{1,64}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+# Code points nobody sees, or can tell from another: control characters (Cc), format
+# characters (Cf: U+200B zero width space, U+FEFF, bidirectional marks, the soft hyphen...),
+# line and paragraph separators (Zl, Zp), the other default-ignorable code points (Hangul
+# fillers, variation selectors, tags), lone surrogates, and U+FFFD, the mark of text decoded
+# with the wrong encoding. As of Unicode 15.1; tests/test_identifiers.py checks the class
+# against this Python's unicodedata.
+UNSEEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\ufffd\ud800-\udfff\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]")
+# Spaces other than the ASCII space (Zs): no-break, ideographic (全角空格), en, em, thin...
+WIDE_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+
+
+def character_name(char: str) -> str:
+    """Return a character as a message names it: U+200B ZERO WIDTH SPACE."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'an unnamed character')}"
+
+
+def text_problem(text: str) -> str | None:
+    """Return why free text (a name, a reason, remarks) is refused — a control, format or
+    other invisible character — or None if it has none."""
+    found = UNSEEN.search(text)
+    if found is None:
+        return None
+    if CONTROL.match(found.group()):
+        return "control characters and line breaks (Alt+Enter in Excel) are not allowed"
+    return (f"character {found.start() + 1} is {character_name(found.group())}, which "
+            "cannot be seen (pasted from a web page or chat?); retype the value")
+
+
+def code_problem(text: str) -> str | None:
+    """Return why text cannot be a code (an id, department, jurisdiction, task, qualification,
+    industry, tier or result code): what text_problem refuses, or a space that is not the
+    ASCII space; None if neither. Codes are compared exactly, so an invisible difference
+    would make two equal-looking codes differ (an officer who never matches a task)."""
+    problem = text_problem(text)
+    if problem is not None:
+        return problem
+    found = WIDE_SPACE.search(text)
+    if found is None:
+        return None
+    return (f"character {found.start() + 1} is {character_name(found.group())}, not an "
+            "ordinary space; codes are compared exactly, so retype the value")
 
 
 def uscc_check_character(body: str) -> str:

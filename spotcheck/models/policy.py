@@ -13,7 +13,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from spotcheck.errors import PolicyError, RowProblem
-from spotcheck.models.identifiers import JURISDICTION_PREFIX, QUALIFICATION, TASK_CODE, TIER_NAME
+from spotcheck.limits import POLICY_BYTES, read_bounded, size_text
+from spotcheck.models.identifiers import (
+    JURISDICTION_PREFIX,
+    QUALIFICATION,
+    TASK_CODE,
+    TIER_NAME,
+    code_problem,
+)
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, strict=False)
 
@@ -34,6 +41,9 @@ class TierPolicy(BaseModel):
     quarters: tuple[int, ...] = (1, 2, 3, 4)
     cooldown_months: int = Field(default=0, ge=0, le=120)
     priority: int
+    # at most this many inspections of one enterprise a calendar year, across every task
+    # and department (国办发〔2024〕54号); None: no cap (optional key)
+    annual_cap: int | None = Field(default=None, ge=1, le=366)
 
     @field_validator("quarters")
     @classmethod
@@ -69,12 +79,26 @@ class TaskPolicy(BaseModel):
     qualification: str = ""
     authority: str = Field(default="", max_length=128)  # 抽查机关 of this task (optional)
     check_type: Literal["", "定向", "不定向"] = ""  # 抽查类型; "" = from the task's scope
+    # experts (专家) joining each visit on top of its officers, holding expert_qualification
+    experts: int = Field(default=0, ge=0, le=10)
+    expert_qualification: str = ""
 
     @field_validator("code")
     @classmethod
     def _code(cls, value: str) -> str:
         if not TASK_CODE.fullmatch(value):
             raise ValueError("a task code is 1-32 characters of A-Z a-z 0-9 _ . -")
+        return value
+
+    @field_validator("department", "industries", "qualification")
+    @classmethod
+    def _visible(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        # Compared exactly with the registry's codes: an invisible character in either
+        # would make an officer or enterprise silently never match the task.
+        for item in (value,) if isinstance(value, str) else value:
+            problem = code_problem(item)
+            if problem is not None:
+                raise ValueError(f"{item!r}: {problem}")
         return value
 
     @field_validator("jurisdictions")
@@ -90,7 +114,7 @@ class TaskPolicy(BaseModel):
     def _industries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(sorted(set(value)))
 
-    @field_validator("qualification")
+    @field_validator("qualification", "expert_qualification")
     @classmethod
     def _qualification(cls, value: str) -> str:
         if value and not QUALIFICATION.fullmatch(value):
@@ -127,8 +151,10 @@ RESULT_CODE = re.compile(r"[0-9A-Za-z]{1,8}")
 
 # Keys added to schema 1 after its first release: left out of the manifest while unset, so
 # a policy without them is recorded (and verified) exactly as before they existed.
-OPTIONAL_POLICY_KEYS = ("authority", "results", "publish_within_working_days", "assign")
-OPTIONAL_TASK_KEYS = ("authority", "check_type")
+OPTIONAL_POLICY_KEYS = ("authority", "results", "publish_within_working_days", "assign",
+                        "workload", "officer_cooldown_months", "shortfall_advice")
+OPTIONAL_TASK_KEYS = ("authority", "check_type", "experts", "expert_qualification")
+OPTIONAL_TIER_KEYS = ("annual_cap",)
 
 
 class Policy(BaseModel):
@@ -148,6 +174,13 @@ class Policy(BaseModel):
     # the teams' cost rule (DESIGN §6): assign-v2 for new plans; assign-v1 as every plan
     # made before assign-v2 (a bundle names its own rule in algorithms.assign)
     assign: Literal["assign-v1", "assign-v2"] = "assign-v2"
+    # "balanced": teams of minimum cost under the smallest even utilisation cap that still
+    # staffs every visit (docs/ALLOCATION.md, "Balanced workload")
+    workload: Literal["minimum-cost", "balanced"] = "minimum-cost"
+    # an officer may not inspect an enterprise they inspected within this many months (轮岗)
+    officer_cooldown_months: int = Field(default=0, ge=0, le=120)
+    # record in the bundle the extra officer-visits that would staff every cut stratum
+    shortfall_advice: bool = False
 
     @field_validator("results")
     @classmethod
@@ -177,7 +210,22 @@ class Policy(BaseModel):
             for key in OPTIONAL_TASK_KEYS:
                 if key not in task.model_fields_set:
                     del dumped[key]
+        for name, tier in self.tiers.items():
+            for key in OPTIONAL_TIER_KEYS:
+                if key not in tier.model_fields_set:
+                    del data["tiers"][name][key]
         return data
+
+    @property
+    def annual_caps(self) -> dict[str, int]:
+        """Return the tiers that set annual_cap, with their caps."""
+        return {name: tier.annual_cap for name, tier in self.tiers.items()
+                if tier.annual_cap is not None}
+
+    @property
+    def expert_tasks(self) -> bool:
+        """Return whether any task asks for experts."""
+        return any(task.experts for task in self.tasks)
 
 
 def _location(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
@@ -196,11 +244,15 @@ def _location(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
 
 def parse_policy(text: str, source: str = "policy.toml") -> Policy:
     """Return the policy parsed from TOML text, or raise PolicyError naming each bad key."""
+    if len(text) > POLICY_BYTES:  # a bundle's policy.toml; a file is bounded as it is read
+        raise PolicyError(f"{source}: the policy file is larger than {size_text(POLICY_BYTES)}")
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError([RowProblem(source, None, None, None, f"not valid TOML: {exc}")],
-                          headline=f"{source}: the policy file is refused") from exc
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        # tomllib recurses into nested arrays and tables: thousands deep exhaust the stack.
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise PolicyError([RowProblem(source, None, None, None, f"not valid TOML: {why}")],
+                          headline=f"{source}: the policy file is refused") from None
     problems: list[RowProblem] = []
 
     def problem(key: str, reason: str) -> None:
@@ -249,6 +301,10 @@ def parse_policy(text: str, source: str = "policy.toml") -> Policy:
             problem(f"tiers.{high_name}.min_ratio",
                     f"tier {high_name} has higher priority than {low_name} but a lower min_ratio "
                     f"({high.min_ratio} < {low.min_ratio})")
+    for index, task in enumerate(policy.tasks):
+        if task.expert_qualification and not task.experts:
+            problem(f"tasks[{index}] (code {task.code!r}).expert_qualification",
+                    "set only with experts = N (how many experts join each visit)")
     codes = [t.code for t in policy.tasks]
     for code in sorted({c for c in codes if codes.count(c) > 1}):
         problem("tasks", f"task code {code!r} is used more than once")
@@ -265,10 +321,7 @@ def load_policy(path: str | Path | None = None) -> tuple[Policy, bytes]:
         data = resources.files("spotcheck.config").joinpath("policy.toml").read_bytes()
         source = "spotcheck/config/policy.toml"
     else:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror}") from exc
+        data = read_bounded(path, POLICY_BYTES, "policy file", PolicyError)
         source = str(path)
     try:
         text = data.decode("utf-8-sig")

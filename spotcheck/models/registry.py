@@ -24,6 +24,7 @@ from spotcheck.models.identifiers import (
     CONTROL,
     ENTERPRISE_JURISDICTION,
     INDUSTRY_CODE,
+    INSPECTOR_ID,
     TASK_CODE,
     TIER_NAME,
     uscc_problem,
@@ -305,39 +306,57 @@ class EnterpriseColumns:
 
 @dataclass(frozen=True, eq=False)
 class HistoryColumns:
-    """Past inspections as columns, sorted by (enterprise_id, task, department, date)."""
+    """Past inspections as columns, sorted by (enterprise_id, task, department, date,
+    inspectors)."""
 
     enterprise_ids: np.ndarray  # 'S18'
     tasks: np.ndarray           # object array of str
     departments: np.ndarray     # object array of str
     dates: np.ndarray           # datetime64[D]
+    # object array of str: who inspected (实际检查人员), ';'-joined, sorted; "" if not recorded
+    inspectors: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.inspectors is None:
+            object.__setattr__(self, "inspectors", _objects([""] * len(self.enterprise_ids)))
 
     def __len__(self) -> int:
         return len(self.enterprise_ids)
 
+    @property
+    def who(self) -> np.ndarray:
+        """Return the inspectors column (';'-joined certificate numbers per row)."""
+        assert self.inspectors is not None  # set on construction
+        return self.inspectors
+
     @classmethod
     def from_records(cls, records: Iterable[HistoryRecord]) -> HistoryColumns:
-        """Return sorted, de-duplicated history columns."""
-        rows = sorted({(r.enterprise_id, r.task, r.department, r.inspected_on) for r in records})
-        tasks = np.empty(len(rows), dtype=object)
-        tasks[:] = [r[1] for r in rows]
-        departments = np.empty(len(rows), dtype=object)
-        departments[:] = [r[2] for r in rows]
-        return cls(np.array([r[0].encode() for r in rows], dtype="S18"), tasks, departments,
-                   np.array([r[3] for r in rows], dtype="datetime64[D]"))
+        """Return sorted, de-duplicated history columns (one row per enterprise, task,
+        department and day: the inspectors its records name, together)."""
+        named: dict[tuple[str, str, str, date], set[str]] = {}
+        for r in records:
+            named.setdefault((r.enterprise_id, r.task, r.department, r.inspected_on),
+                             set()).update(r.inspectors)
+        rows = sorted(named)
+        return cls(np.array([r[0].encode() for r in rows], dtype="S18"),
+                   _objects([r[1] for r in rows]), _objects([r[2] for r in rows]),
+                   np.array([r[3] for r in rows], dtype="datetime64[D]"),
+                   _objects([";".join(sorted(named[r])) for r in rows]))
 
     @classmethod
     def from_chunks(cls, chunks: Iterable[Sequence[Sequence[Any]]], source: str = "history",
                     rows: int = 0) -> HistoryColumns:
         """Return validated history columns in canonical order, repeats dropped, from
         consecutive chunks of rows (each four sequences: enterprise ids, tasks, departments
-        and days as ISO text or dates); raise listing every bad row (numbered from 1).
+        and days as ISO text or dates, and optionally a fifth: the inspectors, ';'-joined);
+        raise listing every bad row (numbered from 1).
 
-        Tasks and departments are kept as one str object per distinct value, shared.
+        Tasks, departments and inspector lists are kept as one str object per distinct
+        value, shared.
         """
         code = np.dtype(np.int64)
-        chunked = ColumnChunks((np.dtype("S18"), code, code, code), rows)
-        coders: list[dict[Any, int]] = [{}, {}, {}]  # task, department, day → code
+        chunked = ColumnChunks((np.dtype("S18"), code, code, code, code), rows)
+        coders: list[dict[Any, int]] = [{}, {}, {}, {}]  # task, department, day, inspectors
         problems: list[RowProblem] = []
         for chunk in chunks:
             found, columns = _history_chunk(chunk, len(chunked.first()), source, coders)
@@ -352,25 +371,36 @@ class HistoryColumns:
         task_values, tasks = _ranked(coders[0], codes[0], str)
         department_values, departments = _ranked(coders[1], codes[1], str)
         day_values, days = _ranked(coders[2], codes[2], _day_number)
+        who_values, who = _ranked(coders[3], codes[3], str)
         del codes
-        keys: tuple[np.ndarray, ...] = (ids, tasks, departments, days)
+        keys: tuple[np.ndarray, ...] = (ids, tasks, departments, days, who)
         if not bool(in_order(*keys).all()):
-            order = np.lexsort((days, departments, tasks, *id_keys(ids)[::-1]))
+            order = np.lexsort((who, days, departments, tasks, *id_keys(ids)[::-1]))
             keys = tuple(key[order] for key in keys)
-        if size:  # exact repeats are dropped, as from_records drops them
-            keep = np.concatenate([[True], ~_same_as_above(*keys)])
+        who_column = _objects(who_values)[keys[4]]
+        if size:  # one row per inspection, as from_records gives: its inspectors together
+            same = _same_as_above(*keys[:4])
+            for first in np.flatnonzero(np.r_[same, False] & ~np.r_[False, same]).tolist():
+                last = first + 1
+                while last < len(same) and same[last]:
+                    last += 1
+                who_column[first] = ";".join(sorted(
+                    {i for w in who_column[first:last + 1] for i in w.split(";") if i}))
+            keep = np.concatenate([[True], ~same])
             keys = tuple(key[keep] for key in keys)
-        ids, tasks, departments, days = keys
+            who_column = who_column[keep]
+        ids, tasks, departments, days, _ = keys
         day_numbers = np.array([_day_number(v) for v in day_values], dtype=np.int64)
         return cls(ids, _objects(task_values)[tasks], _objects(department_values)[departments],
-                   day_numbers[days].astype("datetime64[D]"))
+                   day_numbers[days].astype("datetime64[D]"), who_column)
 
     def records(self) -> list[HistoryRecord]:
         """Return the history as records, in canonical order."""
         return [HistoryRecord(enterprise_id=e.decode(), task=t, department=d,
-                              inspected_on=date.fromisoformat(str(day)))
-                for e, t, d, day in zip(self.enterprise_ids, self.tasks, self.departments,
-                                        self.dates, strict=True)]
+                              inspected_on=date.fromisoformat(str(day)),
+                              inspectors=tuple(i for i in w.split(";") if i))
+                for e, t, d, day, w in zip(self.enterprise_ids, self.tasks, self.departments,
+                                           self.dates, self.who, strict=True)]
 
 
 _EPOCH = date(1970, 1, 1)
@@ -396,14 +426,23 @@ def _day_problem(value: str | date) -> str | None:
     return None
 
 
+def _inspector_list_problem(text: str) -> str | None:
+    items = text.split(";")
+    if text and (not all(INSPECTOR_ID.fullmatch(i) for i in items) or items != sorted(set(items))):
+        return "inspectors are certificate numbers (执法证号), ';'-joined, sorted, distinct"
+    return None
+
+
 def _history_chunk(chunk: Sequence[Sequence[Any]], first: int, source: str,
                    coders: list[dict[Any, int]]
                    ) -> tuple[list[RowProblem], tuple[np.ndarray, ...]]:
     """Return the bad values of a chunk of history rows (rows numbered from first + 1), and
-    the chunk as codes: 'S18' ids, then task, department and day codes from `coders`."""
-    ids, tasks, departments, days = chunk
+    the chunk as codes: 'S18' ids, then task, department, day and inspector-list codes from
+    `coders`. A chunk of four columns has no inspectors recorded."""
+    ids, tasks, departments, days = chunk[:4]
     n = len(ids)
-    if not (len(tasks) == len(departments) == len(days) == n):
+    who: Sequence[str] = chunk[4] if len(chunk) > 4 else [""] * n
+    if not (len(tasks) == len(departments) == len(days) == len(who) == n):
         raise InvalidInputError(f"{source}: columns have different lengths")
     problems: list[RowProblem] = []
 
@@ -417,8 +456,9 @@ def _history_chunk(chunk: Sequence[Sequence[Any]], first: int, source: str,
     refuse(_refused(tasks, _task_problem), "task")
     refuse(_refused(departments, _department_problem), "department")
     refuse(_refused(days, _day_problem), "inspected_on")
+    refuse(_refused(who, _inspector_list_problem), "inspectors")
     coded = []
-    for coder, column in zip(coders, (tasks, departments, days), strict=True):
+    for coder, column in zip(coders, (tasks, departments, days, who), strict=True):
         for value in set(column):
             coder.setdefault(value, len(coder))
         coded.append(np.fromiter(map(coder.__getitem__, column), np.int64, n))
@@ -456,19 +496,43 @@ def _same_as_above(*keys: np.ndarray) -> np.ndarray:
     return same
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class PlannedVisit:
+    """A visit of another active plan of the same calendar year: what the annual cap
+    (policy tiers.X.annual_cap) counts besides the history (inputs/planned.csv)."""
+
+    enterprise_id: str
+    department: str
+    quarter: str  # YYYYQn of that plan
+
+    def __post_init__(self) -> None:
+        problem = uscc_problem(self.enterprise_id)
+        if problem is not None:
+            raise ValueError(f"planned visit of {self.enterprise_id!r}: {problem}")
+        if not self.department or CONTROL.search(self.department):
+            raise ValueError(f"planned visit of {self.enterprise_id}: bad department")
+        if not (len(self.quarter) == 6 and self.quarter[:4].isdigit()
+                and self.quarter[4] == "Q" and self.quarter[5] in "1234"):
+            raise ValueError(f"planned visit of {self.enterprise_id}: quarter "
+                             f"{self.quarter!r} is not YYYYQn")
+
+
 @dataclass(frozen=True, eq=False)
 class Registry:
-    """A frozen snapshot of the four registries, in canonical order, cross-checked."""
+    """A frozen snapshot of the four registries, in canonical order, cross-checked; with the
+    visits of the year's other active plans when a policy's annual cap needs them."""
 
     enterprises: EnterpriseColumns
     inspectors: tuple[Inspector, ...]
     conflicts: tuple[Conflict, ...]
     history: HistoryColumns
+    planned: tuple[PlannedVisit, ...] = ()  # sorted, distinct
 
     @classmethod
     def build(cls, enterprises: EnterpriseColumns | Iterable[Enterprise],
               inspectors: Iterable[Inspector], conflicts: Iterable[Conflict] = (),
-              history: HistoryColumns | Iterable[HistoryRecord] = ()) -> Registry:
+              history: HistoryColumns | Iterable[HistoryRecord] = (),
+              planned: Iterable[PlannedVisit] = ()) -> Registry:
         """Return a snapshot; raise if ids repeat or a conflict names an unknown party."""
         if not isinstance(enterprises, EnterpriseColumns):
             enterprises = EnterpriseColumns.from_records(enterprises)
@@ -495,4 +559,5 @@ class Registry:
                                                conflict.enterprise_id, "unknown enterprise"))
         if problems:
             raise InvalidInputError(problems, headline="the registry snapshot is inconsistent")
-        return cls(enterprises, tuple(officers), tuple(unique_conflicts), history)
+        return cls(enterprises, tuple(officers), tuple(unique_conflicts), history,
+                   tuple(sorted(set(planned))))

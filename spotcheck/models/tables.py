@@ -47,6 +47,8 @@ class InspectorRow(SQLModel, table=True):
     qualifications: str = ""  # ';'-joined, sorted
     capacity: int
     certificate_expiry: date
+    # 角色 (added after the first schema: create_db_and_tables adds it to an older table)
+    role: str = Field(default="officer", max_length=16)
 
 
 class ConflictRow(SQLModel, table=True):
@@ -69,6 +71,16 @@ class HistoryRow(SQLModel, table=True):
     task: str = Field(primary_key=True, max_length=32)
     department: str = Field(default="", primary_key=True, max_length=64)
     inspected_on: date = Field(primary_key=True)
+    # 实际检查人员, ';'-joined, sorted (added after the first schema, like InspectorRow.role)
+    inspectors: str = Field(default="", sa_type=Text)
+
+
+# Columns added to a table after its first release, with the DDL that adds each one to a
+# database made before (`store.database`): name → (column, type and default).
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "inspector": (("role", "VARCHAR(16) NOT NULL DEFAULT 'officer'"),),
+    "inspection_history": (("inspectors", "TEXT NOT NULL DEFAULT ''"),),
+}
 
 
 # --- plans -----------------------------------------------------------------------------

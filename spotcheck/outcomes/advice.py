@@ -166,6 +166,7 @@ def _rates(cells: Sequence[AdviceCell]) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _most_findings(problem: _Problem) -> np.ndarray | None:
+    """Return the ratios that maximise expected findings, or None if the LP fails."""
     coefficients = np.bincount(problem.col, problem.N * problem.p,
                                minlength=len(problem.tiers))
     result = linprog(-coefficients,
@@ -177,6 +178,7 @@ def _most_findings(problem: _Problem) -> np.ndarray | None:
 
 
 def _most_precise(problem: _Problem) -> np.ndarray | None:
+    """Return the Neyman ratios (least variance of the overall rate), or None."""
     low = np.minimum(np.maximum(problem.low, 1e-6), problem.high)
     # start from one ratio for every tier that fills the tightest department's workload
     even = float(np.min(problem.budget / np.maximum(problem.A.sum(axis=1), 1e-12)))

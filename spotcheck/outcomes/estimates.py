@@ -70,6 +70,7 @@ class Estimate:
 
 
 def _variance_term(weight: float, counts: StratumCounts) -> float:
+    """Return a stratum's term of v̂ (the bound 1/4 for a single result)."""
     n, e = counts.with_result, counts.eligible
     fpc = 1 - n / e
     if n == 1:

@@ -35,6 +35,7 @@ def z_value(level: float = LEVEL) -> float:
 
 
 def _check(y: float, n: float) -> None:
+    """Raise unless 0 <= y <= n and n > 0."""
     if not (n > 0 and 0 <= y <= n):
         raise ValueError(f"an interval needs 0 <= y <= n and n > 0, got y={y}, n={n}")
 

@@ -66,6 +66,7 @@ def _grouped(strata: Sequence[StratumOutcome], level: str,
              key: Callable[[StratumOutcome], tuple[str, str, str, str]],
              order: Callable[[tuple[str, str, str, str]], tuple[object, ...]]
              ) -> Iterable[OutcomeRow]:
+    """Yield one row per group of strata under `key`, groups sorted by `order`."""
     groups: dict[tuple[str, str, str, str], list[StratumCounts]] = {}
     for s in strata:
         groups.setdefault(key(s), []).append(s.counts)

@@ -23,6 +23,10 @@ The rule, documented for auditors in docs/ALLOCATION.md:
 So a stratum is cut only when everything of higher priority that competes for the same
 officers has been admitted, and lower-priority strata keep their floors before any
 higher-priority stratum grows past its own.
+
+With an annual cap (eligibility.AnnualCap), a candidate whose admission would open a visit
+of one more department to an enterprise that has used its cap is skipped like one without
+a team ("annual cap ..."), and the next ticket takes its place.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from spotcheck.models.policy import Policy
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.capacity import StaffingFlow
 from spotcheck.scheduler.draw import Ordering, Target
-from spotcheck.scheduler.eligibility import Stratum
+from spotcheck.scheduler.eligibility import AnnualCap, Stratum
 from spotcheck.scheduler.staffing import StaffingRules
 
 
@@ -116,10 +120,14 @@ def _turns(outcomes: list[StratumOutcome], level: int, above_floor: bool,
 
 
 def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
-             strata: list[tuple[Stratum, Target, Ordering]]) -> Allocation:
-    """Return the admitted draws and visits under the alloc-v1 rule."""
+             strata: list[tuple[Stratum, Target, Ordering]], *, cap: AnnualCap | None = None,
+             capacity: list[int] | None = None) -> Allocation:
+    """Return the admitted draws and visits under the alloc-v1 rule; `capacity` (default the
+    officers' own) is what each officer may take, e.g. far more to see every target staffed."""
     outcomes = [StratumOutcome(s, t, o, policy.tiers[s.tier].priority) for s, t, o in strata]
-    flow = StaffingFlow(list(rules.capacity), policy.team_size)
+    flow = StaffingFlow(list(rules.capacity if capacity is None else capacity),
+                        policy.team_size)
+    visiting: dict[int, set[str]] = {}  # enterprise row → departments of its visits
     visits: dict[tuple[int, str], Visit] = {}
     admitted: list[Visit] = []
     tasks = {t.code: t for t in policy.tasks}
@@ -184,6 +192,11 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
                 continue
             key = (row, task.department)
             visit = visits.get(key)
+            if visit is None and cap is not None:
+                blocked = cap.blocks(row, task.department, visiting.get(row, set()))
+                if blocked:
+                    outcome.skipped.append((position, blocked))
+                    continue
             quals = own if visit is None else visit.qualifications | own
             if quals != own:
                 lawful = rules.lawful(row, task.department, quals)
@@ -195,6 +208,7 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
                 visit = Visit(row, task.department, [task.code], quals, index)
                 visits[key] = visit
                 admitted.append(visit)
+                visiting.setdefault(row, set()).add(task.department)
             elif quals != visit.qualifications:
                 if not flow.restrict_visit(visit.flow_index, lawful):
                     close(outcome, lawful, task.department, row)

@@ -8,11 +8,21 @@ is "task"; cooldown_months = 0 excludes nobody. The rule has two other implement
 purpose, PostgreSQL's (`store.sql_draw`) and the auditor's standard-library script
 (docs/verify_draws.py); tests/test_sql_engine.py and tests/test_audit_tools.py check that
 both agree with this one.
+
+The annual cap (policy `tiers.X.annual_cap`, 国办发〔2024〕54号) lives here too, beside the
+cooldown: `AnnualCap`. An inspection, for the cap, is one department's visit to the
+enterprise in one quarter — a (department, quarter) pair — whether the history records it
+(by the quarter of its date, within the calendar year of the planned quarter) or another
+active plan of that year has it as a visit (the registry's `planned`); the same pair from
+both counts once. An enterprise whose pairs already reach its tier's cap is not eligible for
+any task (recorded in capped.csv). Within the plan, allocation asks `AnnualCap.blocks` before
+opening a visit of a new department (docs/ALLOCATION.md).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date
 
@@ -137,6 +147,90 @@ class Cooldown:
                           dtype=bool)  # NaT (never inspected) compares False
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class CapRow:
+    """An enterprise the annual cap leaves out of every stratum this quarter (capped.csv)."""
+
+    enterprise_id: str
+    tier: str
+    cap: int
+    used: int
+    inspections: str  # the (department quarter) pairs that count, '; '-joined
+
+
+class AnnualCap:
+    """The annual cap (policy tiers.X.annual_cap) in one quarter: each enterprise's
+    inspections of the quarter's calendar year so far, as distinct (department, quarter)
+    pairs of its history and of the year's other active plans."""
+
+    def __init__(self, registry: Registry, policy: Policy, quarter: Quarter) -> None:
+        ent = registry.enterprises
+        self.quarter = quarter
+        self.caps = np.full(len(ent), -1, dtype=np.int64)  # -1: the tier has no cap
+        for tier, cap in policy.annual_caps.items():
+            self.caps[ent.tiers == tier.encode()] = cap
+        history = registry.history
+        year = history.dates.astype("datetime64[Y]").astype(np.int64) + 1970
+        months = history.dates.astype("datetime64[M]").astype(np.int64) % 12
+        in_year = year == quarter.year
+        planned = [p for p in registry.planned if p.quarter.startswith(f"{quarter.year}Q")]
+        departments = sorted({*history.departments[in_year].tolist(),
+                              *(p.department for p in planned)})
+        self._departments = departments
+        code = {d: k for k, d in enumerate(departments)}
+        width = 4 * max(1, len(departments))
+        rows = np.concatenate([
+            ent.index_of(history.enterprise_ids[in_year]),
+            ent.index_of(np.array([p.enterprise_id.encode() for p in planned], dtype="S18"))])
+        kinds = np.concatenate([
+            np.array([code[d] for d in history.departments[in_year].tolist()], dtype=np.int64)
+            * 4 + months[in_year] // 3,
+            np.array([code[p.department] * 4 + int(p.quarter[-1]) - 1 for p in planned],
+                     dtype=np.int64)])
+        known = rows >= 0
+        self._keys = np.unique(rows[known] * width + kinds[known])  # (row, department, q)
+        self._width = width
+        self.used = np.bincount(self._keys // width, minlength=len(ent)).astype(np.int64)
+
+    @classmethod
+    def of(cls, registry: Registry, policy: Policy, quarter: Quarter) -> AnnualCap | None:
+        """Return the rule for the quarter, or None when no tier sets annual_cap."""
+        return cls(registry, policy, quarter) if policy.annual_caps else None
+
+    def excludes(self, rows: np.ndarray) -> np.ndarray:
+        """Return, per enterprise row, whether its inspections this year reach its cap."""
+        caps = self.caps[rows]
+        return np.asarray((caps >= 0) & (self.used[rows] >= caps), dtype=bool)
+
+    def pairs(self, row: int) -> list[tuple[str, str]]:
+        """Return the (department, quarter) pairs counted for an enterprise row, sorted."""
+        start, stop = np.searchsorted(self._keys, [row * self._width, (row + 1) * self._width])
+        return [(self._departments[k // 4], f"{self.quarter.year}Q{k % 4 + 1}")
+                for k in (self._keys[start:stop] % self._width).tolist()]
+
+    def blocks(self, row: int, department: str, visiting: Set[str]) -> str | None:
+        """Return why the plan may not open a visit of `department` to the enterprise, given
+        the departments whose visits to it the plan has already opened, or None."""
+        cap = int(self.caps[row])
+        if cap < 0:
+            return None
+        now = str(self.quarter)
+        counted = {d for d, q in self.pairs(row) if q == now}
+        if department in counted:
+            return None  # the same visit as one already counted: no new inspection
+        new = sorted(set(visiting) - counted)
+        if int(self.used[row]) + len(new) < cap:
+            return None
+        return (f"annual cap (年度抽查上限) of {cap} reached: {int(self.used[row])} "
+                f"inspection(s) recorded in {self.quarter.year} and this plan's visit(s) of "
+                f"department(s) {', '.join(new)}")
+
+    def row_of(self, row: int, enterprise_id: str, tier: str) -> CapRow:
+        """Return the capped.csv line of an enterprise row the cap excludes."""
+        return CapRow(enterprise_id, tier, int(self.caps[row]), int(self.used[row]),
+                      "; ".join(f"{d} {q}" for d, q in self.pairs(row)))
+
+
 def _place_codes(jurisdictions: np.ndarray) -> np.ndarray:
     """Return each 6-digit jurisdiction as an integer (same order as the strings)."""
     digits = np.ascontiguousarray(jurisdictions, dtype="S6").view(np.uint8).reshape(-1, 6)
@@ -144,9 +238,13 @@ def _place_codes(jurisdictions: np.ndarray) -> np.ndarray:
 
 
 def _stratum(task: str, tier: str, jurisdiction: str, members: np.ndarray,
-             cooldown: Cooldown, inspected: LatestInspections) -> Stratum:
-    """Return the stratum of these members (ascending rows), split by the cooldown rule."""
+             cooldown: Cooldown, inspected: LatestInspections,
+             cap: AnnualCap | None) -> Stratum:
+    """Return the stratum of these members (ascending rows), split by the cooldown rule and
+    the annual cap."""
     out = cooldown.excludes(members, inspected)
+    if cap is not None:
+        out |= cap.excludes(members)
     return Stratum(task, tier, jurisdiction, len(members), members[~out], members[out])
 
 
@@ -156,6 +254,7 @@ def strata_for_quarter(registry: Registry, policy: Policy, quarter: Quarter) -> 
     ent = registry.enterprises
     rounds = [t for t in sorted(policy.tiers) if quarter.number in policy.tiers[t].quarters]
     inspected = LatestInspections(registry)
+    cap = AnnualCap.of(registry, policy, quarter)
     # One integer per enterprise orders it by (tier, jurisdiction): the tier's rank among
     # the tiers with a round (-1 for the others), then the 6-digit code as a number.
     tier_rank = np.full(len(ent), -1, dtype=np.int64)
@@ -176,7 +275,7 @@ def strata_for_quarter(registry: Registry, policy: Policy, quarter: Quarter) -> 
             tier = rounds[int(codes[start]) // 1_000_000]
             strata.append(_stratum(task.code, tier, ent.jurisdictions[members[0]].decode(),
                                    members, Cooldown.of(policy, task.code, tier, quarter),
-                                   inspected))
+                                   inspected, cap))
     return strata
 
 
@@ -188,4 +287,5 @@ def stratum_of(registry: Registry, policy: Policy, quarter: Quarter, task: TaskP
     members = np.flatnonzero(scope_mask(registry, task) & (ent.tiers == tier.encode())
                              & (ent.jurisdictions == jurisdiction.encode()))
     return _stratum(task.code, tier, jurisdiction, members,
-                    Cooldown.of(policy, task.code, tier, quarter), LatestInspections(registry))
+                    Cooldown.of(policy, task.code, tier, quarter), LatestInspections(registry),
+                    AnnualCap.of(registry, policy, quarter))

@@ -116,6 +116,20 @@ def _exactly_unproven(problem: StaffingProblem, pricing: PairCosts, distance: np
     return tuple(np.unique(pair_visit[(reduced < 0) & ~in_network]).tolist())
 
 
+def has_negative_cycle(n_nodes: int, tails: np.ndarray, heads: np.ndarray,
+                       weights: np.ndarray) -> bool:
+    """Return whether the graph of these arcs (int64 tails, heads, weights) has a cycle of
+    negative total weight, by Bellman–Ford in exact integers (natively when built)."""
+    native = fasthash.native_module()
+    tails, heads, weights = (np.ascontiguousarray(a, dtype=np.int64)
+                             for a in (tails, heads, weights))
+    if native is not None:
+        distance = np.zeros(n_nodes, dtype=np.int64)
+        cycle, _ = native.shortest(n_nodes, tails, heads, weights, distance)
+        return bool(cycle != 0)
+    return not _rounds(n_nodes, tails, heads, weights)[0].optimal
+
+
 def _no_negative_cycle(problem: StaffingProblem,
                        used: np.ndarray) -> tuple[Certificate, np.ndarray]:
     n_nodes = problem.visits + len(problem.inspector_ids) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,13 +13,17 @@ from spotcheck.errors import SpotcheckError
 from spotcheck.models.policy import Policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
+from spotcheck.scheduler import experts as expert_rule
 from spotcheck.scheduler.allocation import Allocation, allocate
 from spotcheck.scheduler.assignment import certify_teams, staff
 from spotcheck.scheduler.draw import Ordering, order_strata, stratum_target, ticket_hex
-from spotcheck.scheduler.eligibility import Stratum, strata_for_quarter
+from spotcheck.scheduler.eligibility import AnnualCap, CapRow, Stratum, strata_for_quarter
+from spotcheck.scheduler.experts import ExpertGapRow, ExpertNetwork
 from spotcheck.scheduler.hashes import algorithms, assign_rule, normalise_seed, sha256_hex
 from spotcheck.scheduler.network import StaffingProblem
+from spotcheck.scheduler.shortfall import GroupAdvice, advise
 from spotcheck.scheduler.staffing import StaffingRules
+from spotcheck.scheduler.workload import BALANCED, BalanceCap, balance
 
 StageHook = Callable[[str], None]
 # Every stratum with a round, in (task, tier, jurisdiction) order, and each one's draw order,
@@ -99,6 +104,13 @@ class Plan:
     assignments: tuple[AssignmentRow, ...]
     staffing: StaffingProblem
     assign: str  # the rule that priced the teams: "assign-v1" or "assign-v2" (DESIGN §6)
+    # What the optional policy keys add (empty, or None, without them):
+    capped: tuple[CapRow, ...] = ()              # annual_cap: enterprises it excludes
+    experts: tuple[AssignmentRow, ...] = ()      # experts: who joins which visit
+    expert_gaps: tuple[ExpertGapRow, ...] = ()   # experts: places that could not be filled
+    balance_caps: tuple[BalanceCap, ...] | None = None  # workload = "balanced": each part's
+    advice: tuple[GroupAdvice, ...] = ()         # saturated officer groups, units to add
+    expert_network: ExpertNetwork | None = None  # the experts' network, for verify
 
     @property
     def total_cost(self) -> int:
@@ -123,7 +135,7 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
                  *, on_stage: StageHook = _no_hook, workers: int | None = None,
                  draws: Draws | None = None,
                  teams: Mapping[tuple[str, str], Sequence[str]] | None = None,
-                 assign: str | None = None) -> Plan:
+                 assign: str | None = None, advise_shortfall: bool | None = None) -> Plan:
     """Return the quarter's plan; a pure function of its arguments.
 
     `on_stage(name)` is called as each stage starts ("eligibility", "draw", "allocation",
@@ -138,7 +150,9 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     TeamsNotOptimal is raised otherwise. That proof needs no solver, so checking a plan
     costs less than making it. `assign` is the cost rule of the teams, default the
     policy's (`assign`, assign-v2 when the policy names none); a bundle that names another
-    in its manifest is checked by that one.
+    in its manifest is checked by that one. `advise_shortfall` (default: the policy's
+    `shortfall_advice`) computes, when capacity cut a stratum, the extra officer-visits per
+    saturated officer group that would staff every target (`shortfall`).
     """
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -155,31 +169,78 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     orderings = (order_strata(registry, strata, digest, quarter_text, workers=workers)
                  if draws is None else draws[1])
     on_stage("allocation")
-    rules = StaffingRules(registry, policy.team_size, q)
-    allocation = allocate(registry, policy, rules,
-                          [(s, t, orderings[s.key]) for s, t in zip(strata, targets, strict=True)])
-    del orderings, draws  # allocation kept the part of each draw order it reached
+    rules = StaffingRules(registry, policy.team_size, q, policy.officer_cooldown_months)
+    cap = AnnualCap.of(registry, policy, q)
+    wanted = [(s, t, orderings[s.key]) for s, t in zip(strata, targets, strict=True)]
+    allocation = allocate(registry, policy, rules, wanted, cap=cap)
+    advice: tuple[GroupAdvice, ...] = ()
+    if (policy.shortfall_advice if advise_shortfall is None else advise_shortfall) and any(
+            o.closed_reason for o in allocation.outcomes):
+        advice = tuple(advise(registry, policy, rules, wanted, cap, q))
+    del orderings, draws, wanted  # allocation kept the part of each draw order it reached
     on_stage("assignment")
     ids = registry.enterprises.ids
     visit_ids = [ids[v.row].decode() for v in allocation.visits]
     officers = [o.inspector_id for o in registry.inspectors]
+    capacity, feasible, balanced = rules.capacity, allocation.teams, None
+    if policy.workload == BALANCED:
+        found, capacity, feasible = balance(rules.capacity, policy.team_size,
+                                            allocation.eligible, officers)
+        balanced = tuple(found)
     if teams is None:
         problem, flows = staff(digest, quarter_text, policy.team_size, visit_ids,
-                               allocation.eligible, officers, rules.capacity, assign=rule,
-                               teams=allocation.teams, workers=workers)
+                               allocation.eligible, officers, capacity, assign=rule,
+                               teams=feasible, workers=workers)
     else:
-        given = _given_teams(allocation, visit_ids, officers, rules.capacity,
-                             policy.team_size, teams)
+        given = _given_teams(allocation, visit_ids, officers, capacity, policy.team_size, teams)
         certified = certify_teams(digest, quarter_text, policy.team_size, visit_ids,
-                                  allocation.eligible, officers, rules.capacity, given,
+                                  allocation.eligible, officers, capacity, given,
                                   assign=rule, workers=workers)
         if certified is None:
             raise TeamsNotOptimal("a cheaper lawful staffing of the visits exists")
         problem, flows = certified
     plan = _assemble(registry, policy, quarter_text, seed, digest, allocation, problem, flows,
                      rule)
+    experts, gaps, net = _experts(registry, policy, rules, allocation, problem) \
+        if policy.expert_tasks else ((), (), None)
+    plan = dataclasses.replace(plan, capped=_capped(registry, allocation, cap),
+                               balance_caps=balanced, advice=advice, experts=experts,
+                               expert_gaps=gaps, expert_network=net)
     on_stage("done")
     return plan
+
+
+def _capped(registry: Registry, allocation: Allocation,
+            cap: AnnualCap | None) -> tuple[CapRow, ...]:
+    """Return the capped.csv lines: every enterprise of a stratum the annual cap excludes."""
+    if cap is None:
+        return ()
+    excluded = [o.stratum.excluded for o in allocation.outcomes]
+    rows = np.unique(np.concatenate(excluded)) if excluded else np.zeros(0, np.int64)
+    ent = registry.enterprises
+    return tuple(cap.row_of(row, ent.ids[row].decode(), ent.tiers[row].decode())
+                 for row in rows[cap.excludes(rows)].tolist())
+
+
+def _experts(registry: Registry, policy: Policy, rules: StaffingRules, allocation: Allocation,
+             problem: StaffingProblem
+             ) -> tuple[tuple[AssignmentRow, ...], tuple[ExpertGapRow, ...], ExpertNetwork]:
+    """Return the plan's experts, expert gaps and expert network."""
+    assert problem.costs is not None  # build_problem always prices
+    visits = [(v.row, v.department, v.tasks) for v in allocation.visits]
+    net = expert_rule.network(registry, policy, rules, visits, problem.costs)
+    flows = expert_rule.solve(net)
+    problem_text = expert_rule.certify(net, flows)
+    if problem_text is not None:
+        raise SpotcheckError(f"the expert solver's answer is not proven: {problem_text}")
+    chosen = np.flatnonzero(flows > 0).tolist()
+    ids = registry.enterprises.ids
+    rows = sorted(AssignmentRow(ids[visits[net.visits[net.arc_visit[a]]][0]].decode(),
+                                visits[net.visits[net.arc_visit[a]]][1],
+                                registry.inspectors[net.arc_expert[a]].inspector_id,
+                                int(net.arc_cost[a])) for a in chosen)
+    return (tuple(rows), tuple(expert_rule.gaps(registry, rules, net, flows, visits, policy)),
+            net)
 
 
 def _given_teams(allocation: Allocation, visit_ids: list[str], officers: list[str],
@@ -265,3 +326,21 @@ def _assemble(registry: Registry, policy: Policy, quarter: str, seed: str, diges
                 tuple(sorted(draws, key=lambda d: (d.task, d.tier, d.jurisdiction, d.rank))),
                 tuple(sorted(skipped, key=lambda k: (k.task, k.enterprise_id))),
                 tuple(visits), tuple(assignments), problem, rule)
+
+
+def shortfall_advice(registry: Registry, policy: Policy, quarter: str | Quarter,
+                     seed: str) -> tuple[GroupAdvice, ...]:
+    """Return the plan's shortfall advice (`shortfall`) without staffing its teams: the
+    saturated officer groups and the officer-visits each needs for every stratum capacity
+    cut to reach its target (empty when capacity cut none)."""
+    q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    digest = sha256_hex(normalise_seed(seed))
+    strata = strata_for_quarter(registry, policy, q)
+    orderings = order_strata(registry, strata, digest, str(q))
+    wanted = [(s, stratum_target(s, policy, digest, str(q)), orderings[s.key]) for s in strata]
+    rules = StaffingRules(registry, policy.team_size, q, policy.officer_cooldown_months)
+    cap = AnnualCap.of(registry, policy, q)
+    allocation = allocate(registry, policy, rules, wanted, cap=cap)
+    if not any(o.closed_reason for o in allocation.outcomes):
+        return ()
+    return tuple(advise(registry, policy, rules, wanted, cap, q))

@@ -11,6 +11,7 @@ from spotcheck.audit.substitutions import check_substitutions, plan_substitution
 from spotcheck.audit.verify import VerificationReport, verify_bundle
 from spotcheck.demo import DEMO_QUARTER, DEMO_SEED, synthetic_city
 from spotcheck.errors import InvalidInputError, SpotcheckError
+from spotcheck.formats.archive import read_on_trust
 from spotcheck.formats.bundle import (
     build_bundle,
     bundle_fingerprint,
@@ -18,11 +19,12 @@ from spotcheck.formats.bundle import (
     write_bundle,
     zip_folder,
 )
+from spotcheck.limits import EVENTS_BYTES, read_bounded
 from spotcheck.models.events import Event, parse_events_jsonl
 from spotcheck.models.policy import load_policy
 from spotcheck.scheduler.plan import plan_quarter
 from spotcheck.service.demo_results import demo_notice, demo_with_results
-from spotcheck.service.planning import created_at_now
+from spotcheck.service.planning import created_at_now, review
 from spotcheck.service.progress import Progress
 from spotcheck.service.results import DemoResult, Explanation, KeyPair, ZippedBundle
 
@@ -31,10 +33,7 @@ PathLike = str | Path
 
 def _log(path: PathLike) -> list[Event]:
     source = Path(path)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise InvalidInputError(f"{source}: cannot read the event log: {exc.strerror}") from None
+    data = read_bounded(source, EVENTS_BYTES, "event log", InvalidInputError)
     return parse_events_jsonl(data, source.name)
 
 
@@ -66,15 +65,17 @@ def explain(bundle: PathLike, *, enterprise_id: str | None = None,
     Give exactly one of `enterprise_id` and `inspector_id`. With `events` (the event log),
     the substitutes recorded since the plan are shown too.
     """
-    said = _explain(bundle, enterprise_id, inspector_id)
-    if events is None:
-        return said
-    subs = plan_substitutions(_log(events), str(read_bundle(bundle).manifest["plan_id"]))
-    mine = [s for s in subs if said.id in (s["enterprise_id"], s["replaced"], s["substitute"])]
-    lines = [f"substitute (event #{s['seq']}): {s['replaced']} → {s['substitute']} on "
-             f"{s['enterprise_id']} ({s['department']}), {s['reason']}; the cheapest lawful "
-             f"officer with capacity left (cost {s['cost']}), "
-             f"{len(s.get('passed_over', []))} cheaper passed over" for s in mine]
+    with read_on_trust(bundle):
+        said = _explain(bundle, enterprise_id, inspector_id)
+        if events is None:
+            return said
+        subs = plan_substitutions(_log(events), str(read_bundle(bundle).manifest.get("plan_id")))
+        mine = [s for s in subs
+                if said.id in (s["enterprise_id"], s["replaced"], s["substitute"])]
+        lines = [f"substitute (event #{s['seq']}): {s['replaced']} → {s['substitute']} on "
+                 f"{s['enterprise_id']} ({s['department']}), {s['reason']}; the cheapest lawful "
+                 f"officer with capacity left (cost {s['cost']}), "
+                 f"{len(s.get('passed_over', []))} cheaper passed over" for s in mine]
     return Explanation(said.bundle, said.subject, said.id,
                        (*said.lines, *(lines or ["no substitute recorded since the plan"])))
 
@@ -126,7 +127,7 @@ def demo(out: PathLike = "spotcheck-demo", enterprises: int = 200_000, *,
     registry = synthetic_city(enterprises)
     progress.stage("done")
     plan = plan_quarter(registry, policy, DEMO_QUARTER, DEMO_SEED,
-                        on_stage=progress.stages("plan"))
+                        on_stage=progress.stages("plan"), advise_shortfall=True)
     progress.stage("bundle")
     bundle = build_bundle(plan, registry, policy_bytes, created_at=created_at_now())
     written = write_bundle(bundle, target)
@@ -135,4 +136,4 @@ def demo(out: PathLike = "spotcheck-demo", enterprises: int = 200_000, *,
     public = demo_notice(written)
     progress.finish()
     return DemoResult(enterprises, DEMO_QUARTER, DEMO_SEED, written, public, report, plan,
-                      registry)
+                      registry, capacity=review(plan, registry))

@@ -65,6 +65,7 @@ def planted_rate(task: str, tier: str, jurisdiction: str) -> float:
 
 
 def _require_demo_database(ws: Workspace) -> None:
+    """Refuse a database with events by anyone but the demo."""
     strangers = sorted({e.actor for e in list_events(ws.engine) if e.actor != DEMO_ACTOR})
     if strangers:
         raise SpotcheckError(
@@ -74,6 +75,7 @@ def _require_demo_database(ws: Workspace) -> None:
 
 
 def _store_city(ws: Workspace, enterprises: int) -> None:
+    """Import the synthetic city as the demo (snapshots replace, appends append)."""
     registry = synthetic_city(enterprises)
     source = {"file": f"synthetic city of {enterprises:,} enterprises (spotcheck demo)"}
     import_enterprises(ws.engine, registry.enterprises, actor=DEMO_ACTOR, source=source)
@@ -83,6 +85,7 @@ def _store_city(ws: Workspace, enterprises: int) -> None:
 
 
 def _pick(words: np.ndarray, table: tuple[tuple[str, int], ...]) -> list[str]:
+    """Return, per 64-bit word, the code its weighted share falls in."""
     total = sum(w for _, w in table)
     bounds = np.cumsum([w for _, w in table]) * ((1 << 64) // total)
     return [table[min(i, len(table) - 1)][0]
@@ -179,4 +182,4 @@ def demo_with_results(out: Path, enterprises: int, db: str | None,
     outcomes = DemoOutcomes(ws.url, planned.plan_id, DEMO_TODAY, stored, published,
                             len(planned.plan.draws) - entered, files, command)
     return DemoResult(enterprises, DEMO_QUARTER, DEMO_SEED, planned.out, public, verification,
-                      planned.plan, planned.registry, outcomes)
+                      planned.plan, planned.registry, outcomes, capacity=planned.capacity)

@@ -26,26 +26,28 @@ from spotcheck.audit.ceremony import PlanSeed
 from spotcheck.audit.signing import Signer
 from spotcheck.errors import SpotcheckError
 from spotcheck.formats.bundle import (
-    OUTPUT_FILES,
     Provenance,
     build_bundle,
     bundle_files,
     bundle_fingerprint,
     digest,
     input_files,
+    output_names,
     plan_identifier,
     write_bundle,
 )
 from spotcheck.models.events import Event
 from spotcheck.models.policy import Policy
+from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.hashes import seed_hash
 from spotcheck.scheduler.plan import Draws, Plan, plan_quarter
+from spotcheck.scheduler.workload import compare
 from spotcheck.service.progress import Progress
-from spotcheck.service.results import PlanResult
+from spotcheck.service.results import CapacityReview, PlanResult
 from spotcheck.store.ceremony import quarter_state
 from spotcheck.store.plans import PlanEvidence, store_plan
-from spotcheck.store.snapshot import registry_in, require_registry
+from spotcheck.store.snapshot import registry_for, require_registry
 from spotcheck.store.transactions import reading
 
 
@@ -57,6 +59,19 @@ def created_at_now() -> str:
                              "1970-01-01 UTC (e.g. 1790000000); fix or unset it")
     moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def review(plan: Plan, registry: Registry) -> CapacityReview:
+    """Return what the plan summary says about capacity: the utilisation spread with and
+    without balancing, and the shortfall advice (the plan must be made with
+    advise_shortfall=True for it to be there)."""
+    index = {o.inspector_id: i for i, o in enumerate(registry.inspectors)}
+    load = [0] * len(registry.inspectors)
+    for a in plan.assignments:
+        load[index[a.inspector_id]] += 1
+    spread = compare(plan.staffing, plan.assign, plan.seed_hash, Quarter.parse(plan.quarter),
+                     registry.inspectors, load, plan.balance_caps is not None)
+    return CapacityReview(spread, plan.advice, len(plan.capped), len(plan.expert_gaps))
 
 
 @dataclass(frozen=True)
@@ -104,9 +119,9 @@ def _snapshot(engine: Engine, request: PlanRequest, progress: Progress) -> _Snap
     """Read the registry, check the freeze and pick the seed in one read transaction."""
     progress.stage("load registry")
     with reading(engine) as conn:
-        registry = registry_in(conn)
+        registry = registry_for(conn, request.policy, request.quarter)
         require_registry(registry)
-        inputs = input_files(registry, request.policy_bytes)
+        inputs = input_files(registry, request.policy_bytes, request.policy)
         digests = {file: digest(data) for file, data in inputs.items()}
         chosen = quarter_state(engine, request.quarter).seed_for_plan(request.seed, digests)
         draws = None
@@ -128,12 +143,13 @@ def plan_and_store(engine: Engine, request: PlanRequest, progress: Progress) -> 
                              f"{engine.dialect.name}); use --engine python")
     snap = _snapshot(engine, request, progress)
     plan = plan_quarter(snap.registry, request.policy, request.quarter, snap.chosen.seed,
-                        on_stage=progress.stage, draws=snap.draws)
+                        on_stage=progress.stage, draws=snap.draws, advise_shortfall=True)
     progress.stage("bundle")
     files = bundle_files(plan, snap.registry, request.policy_bytes, snap.inputs)
     plan_id = plan_identifier(plan.quarter, plan.seed_hash, snap.digests, plan.assign)
     evidence = PlanEvidence(
-        inputs=snap.digests, outputs={file: digest(files[file]) for file in OUTPUT_FILES},
+        inputs=snap.digests,
+        outputs={file: digest(files[file]) for file in output_names(plan.policy)},
         freeze=snap.chosen.freeze.seq if snap.chosen.freeze else None,
         seed_event=snap.chosen.seed_event.seq if snap.chosen.seed_event else None)
     progress.stage("store and write")
@@ -153,7 +169,7 @@ def plan_and_store(engine: Engine, request: PlanRequest, progress: Progress) -> 
         seed_event=snap.chosen.seed_event,
         warning=snap.chosen.warning,
         signer=request.signer.fingerprint if request.signer else None,
-        plan=plan, registry=snap.registry)
+        plan=plan, registry=snap.registry, capacity=review(plan, snap.registry))
 
 
 def _store_and_write(engine: Engine, request: PlanRequest, snap: _Snapshot, plan: Plan,

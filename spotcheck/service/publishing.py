@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spotcheck.audit.public_check import PublicReport, check_public
+from spotcheck.formats.archive import read_on_trust
 from spotcheck.formats.bundle import read_bundle
 from spotcheck.formats.public import public_plan, write_public
 from spotcheck.service.results import JsonResult
@@ -31,7 +32,8 @@ def publish_plan(bundle: PathLike, out: PathLike) -> PublishedPlan:
     public files in `out` are never overwritten.
     """
     source = Path(bundle)
-    public = public_plan(read_bundle(source), source)
+    with read_on_trust(source):
+        public = public_plan(read_bundle(source), source)
     written = write_public(public.files(), Path(out))
     return PublishedPlan(source, Path(out), tuple(written), len(public.notice),
                          len(public.drawn))

@@ -26,9 +26,10 @@ from spotcheck.models.calendar import WorkCalendar
 from spotcheck.models.policy import Policy
 from spotcheck.service.report_data import collect_report
 from spotcheck.service.results import JsonResult, json_value
-from spotcheck.store.results import quarter_plans
+from spotcheck.store.results import StoredPlan, quarter_plans
 
 OBJECTIVES = ("findings", "precision")
+INTERNAL_FILES = ("report.html", "report.json", "workbook.xlsx")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def summary_lines(report: OutcomeReport) -> list[str]:
 
 
 def _suggestion(report: OutcomeReport, policy: Policy, objective: str) -> str:
+    """Return the suggested policy TOML of `objective`, or refuse when there is none."""
     allocation = report.advice.allocation(objective)
     if allocation is None:
         raise SpotcheckError(f"no {objective} suggestion could be made for {report.quarter}: "
@@ -115,14 +117,16 @@ def write_report(engine: Engine, quarter: str, out: Path, *, quarters: int = 1,
     if suggest_policy is not None and suggest_policy.exists():
         raise SpotcheckError(f"{suggest_policy}: already exists; a suggested policy never "
                              "overwrites a file (choose another name)")
+    internal = sorted(n for n in INTERNAL_FILES if (out / n).exists())
+    if public and internal:
+        raise SpotcheckError(f"{out}: holds the internal report ({', '.join(internal)}); a "
+                             "public folder must hold nothing internal, choose another --out")
     report = collect_report(engine, quarter, quarters, calendar, today)
-    policy = next(p.policy for p in sorted(quarter_plans(engine, report.quarter).values(),
-                                           key=lambda p: p.plan_id))
-    suggestion = _suggestion(report, policy, objective) if suggest_policy else None
+    plans = sorted(quarter_plans(engine, report.quarter).values(), key=lambda p: p.plan_id)
+    suggestion = _suggestion(report, plans[0].policy, objective) if suggest_policy else None
     files: dict[str, bytes] = {}
     if public:
-        notices = [row for p in report.plans if p.quarter == report.quarter
-                   for row in _notices(engine, report.quarter, p.plan_id)]
+        notices = [row for plan in plans for row in _notices(plan)]
         files["workbook-public.xlsx"] = public_workbook(report, notices)
     else:
         files["report.html"] = report_html(report).encode("utf-8")
@@ -142,8 +146,8 @@ def write_report(engine: Engine, quarter: str, out: Path, *, quarters: int = 1,
     return result
 
 
-def _notices(engine: Engine, quarter: str, plan_id: str) -> list[tuple[str, ...]]:
-    plan = quarter_plans(engine, quarter)[plan_id]
+def _notices(plan: StoredPlan) -> list[tuple[str, ...]]:
+    """Return a plan's notice rows for the public workbook."""
     freeze = plan.manifest.get("freeze") or {}
-    return notice_rows(plan_id, quarter, str(plan.manifest.get("seed", "")),
+    return notice_rows(plan.plan_id, plan.quarter, str(plan.manifest.get("seed", "")),
                        freeze.get("fingerprint"), plan.policy)

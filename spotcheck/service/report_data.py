@@ -54,6 +54,7 @@ def quarters_back(quarter: str, count: int) -> tuple[str, ...]:
 
 
 def _finding(policy: Policy, codes: tuple[str, ...]) -> bool:
+    """Return whether any of the codes is a finding under the policy."""
     return any(policy.results[c].finding for c in codes if c in policy.results)
 
 
@@ -136,6 +137,7 @@ def _results(records: OutcomeRecords, calendar: WorkCalendar, today: date
 
 
 def _by_task(entries: list[ResultEntry]) -> dict[tuple[str, str], list[ResultEntry]]:
+    """Return the entries grouped by (plan, task)."""
     groups: dict[tuple[str, str], list[ResultEntry]] = defaultdict(list)
     for e in entries:
         groups[(e.plan_id, e.task)].append(e)
@@ -144,6 +146,7 @@ def _by_task(entries: list[ResultEntry]) -> dict[tuple[str, str], list[ResultEnt
 
 def _plan_tables(records: OutcomeRecords) -> tuple[list[StratumEntry], list[DrawnEntry],
                                                    list[TeamEntry], list[WorkloadEntry]]:
+    """Return the plan's strata, draws, teams and workload as the workbook's rows."""
     quarter_of = {p: plan.quarter for p, plan in records.plans.items()}
     strata = [StratumEntry(s.plan_id, quarter_of[s.plan_id], s.task, s.tier, s.jurisdiction,
                            s.population, s.eligible, s.target, s.floor, s.allocated, s.drawn,
@@ -172,6 +175,7 @@ def _plan_tables(records: OutcomeRecords) -> tuple[list[StratumEntry], list[Draw
 
 def _advice_cells(records: OutcomeRecords, quarter: str, policy: Policy,
                   rows: tuple[OutcomeRow, ...]) -> list[AdviceCell]:
+    """Return the quarter's task × tier cells with their pooled estimates."""
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for s in records.strata:
         if records.plans[s.plan_id].quarter == quarter:

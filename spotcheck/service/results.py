@@ -19,6 +19,8 @@ from spotcheck.audit.verify import VerificationReport
 from spotcheck.models.events import Event, describe
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler.plan import Plan
+from spotcheck.scheduler.shortfall import GroupAdvice
+from spotcheck.scheduler.workload import Comparison
 from spotcheck.store.imports import ImportReport
 
 INTERNAL = {"json": False}
@@ -154,6 +156,19 @@ class CeremonyStatus(JsonResult):
 
 
 @dataclass(frozen=True)
+class CapacityReview(JsonResult):
+    """What the plan summary says about capacity beyond the strata: the officers'
+    utilisation spread with and without `workload = "balanced"` on the same visits, and
+    where capacity cut strata, the saturated officer groups and the officer-visits each
+    needs for every stratum to reach its target (docs/ALLOCATION.md)."""
+
+    workload: Comparison
+    shortfall_advice: tuple[GroupAdvice, ...]
+    capped: int       # enterprises the annual cap left out of every stratum
+    expert_gaps: int  # visits given fewer experts (专家) than their tasks ask for
+
+
+@dataclass(frozen=True)
 class PlanResult(JsonResult):
     """`plan`: the stored plan, where its bundle is, and what to publish."""
 
@@ -172,6 +187,7 @@ class PlanResult(JsonResult):
     signer: str | None  # key fingerprint
     plan: Plan = field(repr=False, metadata=INTERNAL)
     registry: Registry = field(repr=False, metadata=INTERNAL)
+    capacity: CapacityReview | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +217,7 @@ class DemoResult(JsonResult):
     plan: Plan = field(repr=False, metadata=INTERNAL)
     registry: Registry = field(repr=False, metadata=INTERNAL)
     outcomes: DemoOutcomes | None = None  # with --with-results
+    capacity: CapacityReview | None = None
 
 
 @dataclass(frozen=True)

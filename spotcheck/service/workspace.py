@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ KINDS = REGISTRY_KINDS
 PathLike = str | Path
 
 
+@dataclass(frozen=True)
+class _FileChoice:
+    """What an import is read with besides the file: the policy's tiers, the worksheet of a
+    workbook, and the day of the import."""
+
+    policy: PathLike | None
+    sheet: str | None
+    today: date
+
+
 def file_sha256(file: Path, progress: Progress | None = None) -> str:
     """Return the SHA-256 of a file, read in 1 MiB chunks counted on the progress bar."""
     progress = progress or Progress()
@@ -115,13 +126,17 @@ class Workspace:
     # --- registry ------------------------------------------------------------------------
 
     def import_file(self, kind: str, file: PathLike, *, policy: PathLike | None = None,
+                    sheet: str | None = None, today: date | None = None,
                     progress: Progress | None = None) -> ImportResult:
         """Import one registry file (CSV in UTF-8/GB18030, or XLSX; English or Chinese headers).
 
         Enterprises and inspectors files are full snapshots that replace the registry;
         conflicts and history are appended. `policy` names the tiers enterprises may use
-        (default: the shipped policy). The file is refused whole, with every bad row
-        named, or stored whole in one transaction with its "import" event.
+        (default: the shipped policy). `sheet`: the worksheet of a workbook to import
+        (needed when it has more than one visible sheet with data). `today`: the day of the
+        import (default: today); a history date after it is refused. The file is refused
+        whole, with every bad row named, or stored whole in one transaction with its
+        "import" event.
         """
         if kind not in KINDS:
             raise SpotcheckError(f"unknown registry {kind!r}: one of {', '.join(KINDS)}")
@@ -129,27 +144,29 @@ class Workspace:
         check_input_file(path)
         source = {"file": path.name, "sha256": file_sha256(path, progress)}
         progress.stage("read and validate")  # the readers check each row as they read it
-        report = self._import(kind, path, policy, progress,
-                              {"actor": self.actor, "source": source})
+        report = self._import(kind, path, _FileChoice(policy, sheet, today or date.today()),
+                              progress, {"actor": self.actor, "source": source})
         progress.finish()
         return ImportResult(kind, path, source["sha256"], report)
 
-    def _import(self, kind: str, path: Path, policy: PathLike | None, progress: Progress,
+    def _import(self, kind: str, path: Path, choice: _FileChoice, progress: Progress,
                 logged: dict[str, Any]) -> ImportReport:
         store: Callable[..., ImportReport]
+        sheet = choice.sheet
         if kind == "enterprises":
-            parsed, _ = load_policy(policy)
-            rows: Any = read_enterprises(path, tiers=sorted(parsed.tiers))
+            parsed, _ = load_policy(choice.policy)
+            rows: Any = read_enterprises(path, tiers=sorted(parsed.tiers), sheet=sheet)
             store = import_enterprises
         elif kind == "inspectors":
-            rows, store = read_inspectors(path), import_inspectors
+            rows, store = read_inspectors(path, sheet=sheet), import_inspectors
         elif kind == "conflicts":
             enterprise_ids, inspector_ids = known_ids(self.engine)
             rows = read_conflicts(path, inspector_ids=inspector_ids,
-                                  enterprise_ids=enterprise_ids)
+                                  enterprise_ids=enterprise_ids, sheet=sheet)
             store = import_conflicts
         else:
-            rows, store = read_history(path), import_history
+            rows = read_history(path, today=choice.today, sheet=sheet)
+            store = import_history
         progress.stage("store")
         return store(self.engine, rows, **logged)
 
@@ -227,7 +244,7 @@ class Workspace:
     # --- after the draw: results, substitutes, deadlines, publication (一公开) ----------------
 
     def results_import(self, file: PathLike, *, quarter: str | None = None,
-                       today: date | None = None,
+                       today: date | None = None, sheet: str | None = None,
                        progress: Progress | None = None) -> ResultsImported:
         """Import inspection results (CSV in UTF-8/GB18030, or XLSX; Chinese or English headers).
 
@@ -235,12 +252,13 @@ class Workspace:
         only a superseded one), an unknown result code, `1` with another code, a date before
         the quarter or after `today`, an inspector neither on the team nor a recorded
         substitute, or a pair twice. `quarter` settles a task code used in several quarters.
+        `sheet`: the worksheet of a workbook to import.
         """
         path, progress = Path(file), progress or Progress()
         check_input_file(path)
         source = {"file": path.name, "sha256": file_sha256(path, progress)}
         progress.stage("read and validate")
-        records = read_results(path)
+        records = read_results(path, sheet=sheet)
         progress.stage("store")
         stored = import_results(self.engine, records, file=str(path),
                                 today=today or date.today(),

@@ -28,7 +28,7 @@ from spotcheck.models.events import Event
 from spotcheck.models.policy import parse_policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.store.eventlog import EVENT, append_event, checked_events, record_policy
-from spotcheck.store.snapshot import registry_in, require_registry
+from spotcheck.store.snapshot import registry_for, require_registry
 from spotcheck.store.sql import (
     CONFLICT,
     ENTERPRISE,
@@ -79,9 +79,10 @@ def freeze(engine: Engine, quarter: str, policy_bytes: bytes, *, restart: bool =
     name = str(Quarter.parse(quarter))
     policy = parse_policy(policy_bytes.decode("utf-8-sig"), "policy")
     with writing(engine, ENTERPRISE, INSPECTOR, CONFLICT, HISTORY, EVENT) as conn:
-        registry = registry_in(conn)
+        registry = registry_for(conn, policy, name)
         require_registry(registry)
-        inputs = {n: digest(data) for n, data in input_files(registry, policy_bytes).items()}
+        inputs = {n: digest(data)
+                  for n, data in input_files(registry, policy_bytes, policy).items()}
         events = checked_events(conn)
         frozen = freeze_digest(name, inputs)
         same = quarter_log(events, name).check_freeze(frozen, restart)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import SQLModel, create_engine
@@ -70,8 +70,19 @@ def _postgres_driver() -> str:
 
 
 def create_db_and_tables(engine: Engine) -> None:
-    """Create every spotcheck table and index that does not exist yet."""
+    """Create every spotcheck table and index that does not exist yet, and add the columns
+    added since a table's first release (tables.ADDED_COLUMNS) to a database made before."""
     SQLModel.metadata.create_all(engine)
+    existing = set(inspect(engine).get_table_names())
+    for table, added in tables.ADDED_COLUMNS.items():
+        if table not in existing:
+            continue
+        found = {column["name"] for column in inspect(engine).get_columns(table)}
+        missing = [(name, ddl) for name, ddl in added if name not in found]
+        if missing:
+            with engine.begin() as conn:
+                for name, ddl in missing:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
 
 
 def shown_url(url: str) -> str:
@@ -120,7 +131,8 @@ def _check_schema(engine: Engine, shown: str) -> None:
         if table.name not in existing:
             continue
         found = {column["name"] for column in inspect(engine).get_columns(table.name)}
-        missing = sorted(c.name for c in table.columns if c.name not in found)
+        added = {name for name, _ in tables.ADDED_COLUMNS.get(table.name, ())}
+        missing = sorted(c.name for c in table.columns if c.name not in found | added)
         if missing:
             raise DatabaseError(f"--db {shown}: its table {table.name!r} lacks the column(s) "
                                 f"{', '.join(missing)}: this is not a spotcheck database (or "

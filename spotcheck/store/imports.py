@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -311,7 +312,7 @@ class _TextStream:
 def _inspector_row(r: Inspector) -> dict[str, Any]:
     return {"inspector_id": r.inspector_id, "name": r.name, "department": r.department,
             "jurisdiction": r.jurisdiction, "qualifications": ";".join(sorted(r.qualifications)),
-            "capacity": r.capacity, "certificate_expiry": r.certificate_expiry}
+            "capacity": r.capacity, "certificate_expiry": r.certificate_expiry, "role": r.role}
 
 
 def import_inspectors(engine: Engine, inspectors: Sequence[Inspector], *,
@@ -340,15 +341,18 @@ def import_inspectors(engine: Engine, inspectors: Sequence[Inspector], *,
 
 
 def _append(engine: Engine, table: Table, registry: str, rows: list[dict[str, Any]],
-            actor: str | None, source: Mapping[str, str] | None) -> ImportReport:
-    """Append rows, ignoring those already stored or repeated; return added and ignored."""
+            actor: str | None, source: Mapping[str, str] | None,
+            rows_in_file: int | None = None) -> ImportReport:
+    """Append rows, ignoring those already stored or repeated; return added and ignored
+    (of `rows_in_file`, by default the rows given)."""
+    in_file = len(rows) if rows_in_file is None else rows_in_file
     keys = [c.name for c in table.primary_key.columns]
     unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
     with writing(engine, table, EVENT) as conn:
         before = count_rows(conn, table)
         execute_chunks(conn, insert_ignoring_duplicates(conn, table), unique)
         added = count_rows(conn, table) - before
-        report = ImportReport(registry, len(rows), added=added, ignored=len(rows) - added)
+        report = ImportReport(registry, in_file, added=added, ignored=in_file - added)
         _record_import(conn, report, actor, source)
     return report
 
@@ -364,8 +368,16 @@ def import_history(engine: Engine, records: Sequence[HistoryRecord], *,
                    actor: str | None = None,
                    source: Mapping[str, str] | None = None) -> ImportReport:
     """Append past inspections; exact duplicates are ignored and counted."""
-    return _append(engine, HISTORY, "history", [r.model_dump() for r in records], actor,
-                   source)
+    # one row per inspection (enterprise, task, department, day): a file naming it twice
+    # gives the inspectors of both rows; one already stored keeps what it recorded
+    named: dict[tuple[str, str, str, date], set[str]] = {}
+    for r in records:
+        named.setdefault((r.enterprise_id, r.task, r.department, r.inspected_on),
+                         set()).update(r.inspectors)
+    rows = [{"enterprise_id": e, "task": t, "department": d, "inspected_on": day,
+             "inspectors": ";".join(sorted(named[(e, t, d, day)]))}
+            for e, t, d, day in named]
+    return _append(engine, HISTORY, "history", rows, actor, source, len(records))
 
 
 def _record_import(conn: Connection, report: ImportReport, actor: str | None,

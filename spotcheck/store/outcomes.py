@@ -99,6 +99,7 @@ class OutcomeRecords:
 
 
 def _strata(conn: Connection, plan_ids: Sequence[str]) -> tuple[StoredStratum, ...]:
+    """Return the plans' strata, sorted."""
     names = [f.name for f in fields(StoredStratum)]
     rows = conn.execute(select(*(STRATUM.c[n] for n in names))
                         .where(STRATUM.c.plan_id.in_(plan_ids)))
@@ -106,6 +107,7 @@ def _strata(conn: Connection, plan_ids: Sequence[str]) -> tuple[StoredStratum, .
 
 
 def _draws(conn: Connection, plan_ids: Sequence[str]) -> tuple[StoredDraw, ...]:
+    """Return the plans' draws, by plan, task, tier, jurisdiction and rank."""
     names = ["plan_id", *(f.name for f in fields(DrawRow))]
     rows = conn.execute(select(*(DRAW.c[n] for n in names)).where(DRAW.c.plan_id.in_(plan_ids)))
     return tuple(sorted((StoredDraw(*row) for row in rows),

@@ -9,6 +9,7 @@ once published stays as it was (DESIGN §10: never an overwrite).
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -93,12 +94,19 @@ def team_of(conn: Connection, plan_id: str, enterprise_id: str, department: str)
     return team
 
 
-def _served(conn: Connection, plan_id: str, enterprise_id: str, department: str) -> set[str]:
-    """Return everyone who may have inspected the visit: the team and every substitute."""
-    served = team_of(conn, plan_id, enterprise_id, department)
-    served |= set(conn.execute(select(SUBSTITUTE.c.replaced).where(
-        SUBSTITUTE.c.plan_id == plan_id, SUBSTITUTE.c.enterprise_id == enterprise_id,
-        SUBSTITUTE.c.department == department)).scalars())
+def _served_by_visit(conn: Connection, plan_id: str) -> dict[tuple[str, str], set[str]]:
+    """Return, per (enterprise, department) visit of a plan, everyone who may have inspected
+    it: its assigned officers, every substitute recorded since and everyone they replaced.
+    One read per plan, so a results file of a whole quarter is checked in one pass."""
+    served: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for enterprise, department, officer in conn.execute(
+            select(ASSIGNMENT.c.enterprise_id, ASSIGNMENT.c.department,
+                   ASSIGNMENT.c.inspector_id).where(ASSIGNMENT.c.plan_id == plan_id)):
+        served[(enterprise, department)].add(officer)
+    for enterprise, department, replaced, substitute in conn.execute(
+            select(SUBSTITUTE.c.enterprise_id, SUBSTITUTE.c.department, SUBSTITUTE.c.replaced,
+                   SUBSTITUTE.c.substitute).where(SUBSTITUTE.c.plan_id == plan_id)):
+        served[(enterprise, department)] |= {replaced, substitute}
     return served
 
 
@@ -109,6 +117,7 @@ class _Check:
         self.file, self.conn, self.today = file, conn, today
         self.plans = stored_plans(conn, quarter)
         self.problems: list[RowProblem] = []
+        self.served: dict[str, dict[tuple[str, str], set[str]]] = {}  # by plan, when needed
 
     def refuse(self, record: ResultRecord, column: str, value: str, reason: str) -> None:
         self.problems.append(RowProblem(self.file, record.row, column, value, reason))
@@ -144,7 +153,9 @@ class _Check:
                         "the inspection is done")
         if record.inspectors:
             department = plan.policy.task(record.task).department
-            served = _served(self.conn, plan.plan_id, record.enterprise_id, department)
+            if plan.plan_id not in self.served:
+                self.served[plan.plan_id] = _served_by_visit(self.conn, plan.plan_id)
+            served = self.served[plan.plan_id].get((record.enterprise_id, department), set())
             for officer in record.inspectors:
                 if officer not in served:
                     self.refuse(record, "inspectors", officer,

@@ -14,12 +14,16 @@ from sqlalchemy import (
 
 from spotcheck.errors import SpotcheckError
 from spotcheck.models.domain import Conflict, Inspector
+from spotcheck.models.policy import Policy
+from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import (
     EnterpriseColumns,
     HistoryColumns,
+    PlannedVisit,
     Registry,
     fixed_width,
 )
+from spotcheck.models.tables import active_key
 from spotcheck.store.sql import (
     CHUNK,
     CONFLICT,
@@ -27,6 +31,8 @@ from spotcheck.store.sql import (
     HISTORY,
     HISTORY_COLUMNS,
     INSPECTOR,
+    PLAN,
+    PLAN_PARTS,
     as_text,
     bytes_column,
     count_rows,
@@ -89,7 +95,7 @@ def registry_in(conn: Connection) -> Registry:
         Inspector(inspector_id=r.inspector_id, name=r.name, department=r.department,
                   jurisdiction=r.jurisdiction,
                   qualifications=tuple(q for q in r.qualifications.split(";") if q),
-                  capacity=r.capacity, certificate_expiry=r.certificate_expiry)
+                  capacity=r.capacity, certificate_expiry=r.certificate_expiry, role=r.role)
         for r in conn.execute(select(INSPECTOR))]
     stored_conflicts = conn.execute(select(CONFLICT)).all()
     keys = [c.name for c in HISTORY.primary_key.columns]
@@ -108,6 +114,31 @@ def registry_in(conn: Connection) -> Registry:
                      for c, row in zip(stored_conflicts, rows, strict=True)
                      if row >= 0 and c.inspector_id in officers]
     return Registry.build(enterprises, inspectors, conflicts, history)
+
+
+def planned_visits(conn: Connection, quarter: str | Quarter, tasks: str) -> list[PlannedVisit]:
+    """Return the visits of every active plan of the quarter's calendar year other than the
+    one a plan of these tasks (comma-joined codes) would replace: what the annual cap counts
+    besides the history."""
+    q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    teams = PLAN_PARTS[3][0]
+    rows = conn.execute(
+        select(teams.c.enterprise_id, teams.c.department, PLAN.c.quarter).distinct()
+        .join(PLAN, PLAN.c.plan_id == teams.c.plan_id)
+        .where(PLAN.c.active_key.is_not(None), PLAN.c.quarter.like(f"{q.year}Q_"),
+               PLAN.c.active_key != active_key(str(q), tasks))).all()
+    return [PlannedVisit(e, d, qq) for e, d, qq in rows]
+
+
+def registry_for(conn: Connection, policy: Policy, quarter: str | Quarter) -> Registry:
+    """Return the stored registries as `conn` sees them (registry_in), with the year's other
+    active plans' visits when the policy sets an annual cap (they count toward it)."""
+    registry = registry_in(conn)
+    if not policy.annual_caps:
+        return registry
+    tasks = ",".join(sorted(t.code for t in policy.tasks))
+    return Registry.build(registry.enterprises, registry.inspectors, registry.conflicts,
+                          registry.history, planned_visits(conn, quarter, tasks))
 
 
 def require_registry(registry: Registry) -> None:

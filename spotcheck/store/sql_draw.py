@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -21,12 +22,12 @@ from sqlalchemy.engine import Connection, Engine
 from spotcheck.errors import SpotcheckError
 from spotcheck.models.policy import Policy, TaskPolicy
 from spotcheck.models.quarter import Quarter
-from spotcheck.models.registry import Registry
+from spotcheck.models.registry import PlannedVisit, Registry
 from spotcheck.scheduler.draw import Ordering
 from spotcheck.scheduler.eligibility import Cooldown, Stratum, check_tiers
 from spotcheck.scheduler.hashes import DRAW
 from spotcheck.scheduler.plan import Draws
-from spotcheck.store.snapshot import registry_in
+from spotcheck.store.snapshot import registry_for
 from spotcheck.store.transactions import reading
 
 # One task's population: in scope, of a tier with a round this quarter. An enterprise is
@@ -34,15 +35,33 @@ from spotcheck.store.transactions import reading
 # tier's threshold (of any task, or of this task, per cooldown_scope): the cooldown rule of
 # scheduler.eligibility.Cooldown, which gives the thresholds and which task counts. Only
 # eligible enterprises are hashed; the rows come out grouped by stratum, each in draw order.
-_TASK_QUERY = text(f"""
-WITH rounds(tier, threshold) AS (
-  SELECT * FROM unnest(CAST(:tiers AS text[]), CAST(:thresholds AS date[]))),
+# With an annual cap (scheduler.eligibility.AnnualCap) an enterprise is also cooled when its
+# distinct (department, quarter) pairs of the year — from the history and from the year's
+# other active plans (given as arrays) — reach its tier's cap.
+_ANNUAL_CAP = """
+         OR (r.cap IS NOT NULL AND (
+           SELECT count(*) FROM (
+             SELECT h.department, CAST(extract(quarter FROM h.inspected_on) AS integer)
+             FROM inspection_history h
+             WHERE h.enterprise_id = e.enterprise_id
+               AND h.inspected_on >= CAST(:year_start AS date)
+               AND h.inspected_on < CAST(:year_end AS date)
+             UNION
+             SELECT p.department, p.quarter FROM planned p
+             WHERE p.enterprise_id = e.enterprise_id) AS pairs) >= r.cap)"""
+_TASK_QUERY_TEXT = f"""
+WITH rounds(tier, threshold, cap) AS (
+  SELECT * FROM unnest(CAST(:tiers AS text[]), CAST(:thresholds AS date[]),
+                       CAST(:caps AS integer[]))),
+planned(enterprise_id, department, quarter) AS (
+  SELECT * FROM unnest(CAST(:planned_ids AS text[]), CAST(:planned_departments AS text[]),
+                       CAST(:planned_quarters AS integer[]))),
 population AS MATERIALIZED (
   SELECT e.enterprise_id, e.tier, e.jurisdiction,
-         r.threshold IS NOT NULL AND EXISTS (
+         (r.threshold IS NOT NULL AND EXISTS (
            SELECT 1 FROM inspection_history h
            WHERE h.enterprise_id = e.enterprise_id AND h.inspected_on >= r.threshold
-             AND (:any_task OR h.task = :task)) AS cooled
+             AND (:any_task OR h.task = :task))){{annual_cap}} AS cooled
   FROM enterprise e JOIN rounds r ON r.tier = e.tier
   WHERE (cardinality(CAST(:jurisdictions AS text[])) = 0
          OR EXISTS (SELECT 1 FROM unnest(CAST(:jurisdictions AS text[])) AS j(prefix)
@@ -61,15 +80,27 @@ SELECT tier, jurisdiction, enterprise_id, cooled, ticket
 FROM hashed
 ORDER BY tier COLLATE "C", jurisdiction COLLATE "C", cooled,
          ticket COLLATE "C", enterprise_id COLLATE "C"
-""")
+"""
+_TASK_QUERY = text(_TASK_QUERY_TEXT.format(annual_cap=""))
+_TASK_QUERY_CAPPED = text(_TASK_QUERY_TEXT.format(annual_cap=_ANNUAL_CAP))
 
 
 def _task_rows(conn: Connection, policy: Policy, quarter: Quarter, seed_hash: str,
-               task: TaskPolicy, rounds: Sequence[str]) -> list[Any]:
-    """Return the task's population rows (tier, jurisdiction, id, cooled, ticket) in order."""
+               task: TaskPolicy, rounds: Sequence[str],
+               planned: Sequence[PlannedVisit]) -> list[Any]:
+    """Return the task's population rows (tier, jurisdiction, id, cooled, ticket) in order;
+    `planned` are the year's other active plans' visits (for the annual cap)."""
     cooldowns = [Cooldown.of(policy, task.code, t, quarter) for t in rounds]
-    return list(conn.execute(_TASK_QUERY, {
+    caps = policy.annual_caps
+    this_year = [p for p in planned if p.quarter.startswith(f"{quarter.year}Q")]
+    return list(conn.execute(_TASK_QUERY_CAPPED if caps else _TASK_QUERY, {
         "tiers": list(rounds), "thresholds": [c.since for c in cooldowns],
+        "caps": [caps.get(t) for t in rounds],
+        "planned_ids": [p.enterprise_id for p in this_year],
+        "planned_departments": [p.department for p in this_year],
+        "planned_quarters": [int(p.quarter[-1]) for p in this_year],
+        **({"year_start": date(quarter.year, 1, 1), "year_end": date(quarter.year + 1, 1, 1)}
+           if caps else {}),
         # which task's inspections count depends on the task alone, not on the tier
         "any_task": cooldowns[0].task is None, "task": task.code,
         "jurisdictions": list(task.jurisdictions), "industries": list(task.industries),
@@ -124,7 +155,8 @@ def draws_in(conn: Connection, registry: Registry, policy: Policy, quarter: str 
     if rounds:
         for task in sorted(policy.tasks, key=lambda t: t.code):
             found += _task_strata(registry, task.code,
-                                  _task_rows(conn, policy, q, seed_hash, task, rounds))
+                                  _task_rows(conn, policy, q, seed_hash, task, rounds,
+                                             registry.planned))
     # the Python path's order: task, tier (str order), jurisdiction (byte order)
     found.sort(key=lambda pair: (pair[0].task, pair[0].tier,
                                  pair[0].jurisdiction.encode()))
@@ -138,5 +170,5 @@ def load_registry_and_draws(engine: Engine, policy: Policy, quarter: str | Quart
         raise SpotcheckError("--engine sql needs a PostgreSQL database (this one is "
                              f"{engine.dialect.name}); use --engine python")
     with reading(engine) as conn:
-        registry = registry_in(conn)
+        registry = registry_for(conn, policy, quarter)
         return registry, draws_in(conn, registry, policy, quarter, seed_hash)

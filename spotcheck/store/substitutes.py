@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from spotcheck.errors import InfeasiblePlanError, InvalidInputError
 from spotcheck.models.quarter import Quarter
 from spotcheck.scheduler.hashes import cost
-from spotcheck.scheduler.staffing import officer_problem
+from spotcheck.scheduler.staffing import officer_problem, rotated
 from spotcheck.store.eventlog import EVENT, append_event
 from spotcheck.store.results import ASSIGNMENT, SUBSTITUTE, StoredPlan, stored_plans, team_of
 from spotcheck.store.snapshot import registry_in
@@ -86,6 +86,8 @@ def substitute(engine: Engine, quarter: str, enterprise_id: str, department: str
         recusals = {c.inspector_id: c.reason for c in registry.conflicts
                     if c.enterprise_id == enterprise_id}
         q, rule = Quarter.parse(name), str(plan.manifest["algorithms"]["assign"])
+        rotation = rotated(registry, q, plan.policy.officer_cooldown_months).get(
+            enterprise_id.encode(), {})
         why_not: dict[str, str] = {}
         priced: list[tuple[int, str]] = []
         for officer in registry.inspectors:
@@ -95,7 +97,7 @@ def substitute(engine: Engine, quarter: str, enterprise_id: str, department: str
             price = cost(plan.manifest["seed_hash"], name, enterprise_id, officer_id, rule)
             priced.append((price, officer_id))
             problem = officer_problem(officer, department, place, needs, q,
-                                      recusals.get(officer_id))
+                                      recusals.get(officer_id), rotation.get(officer_id))
             if officer_id == replaced:
                 problem = "the officer replaced"
             elif officer_id in team:
