@@ -40,10 +40,13 @@ def plan_summary(plan: Plan, registry: Registry,
                       "their tasks ask for; they keep their officers (expert_gaps.csv)"]
     lines += ["", "inspector utilisation (执法人员) by department and jurisdiction",
               *("  " + line for line in utilisation_summary(plan, registry))]
-    if capacity is not None:
+    if capacity is not None and capacity.workload is not None:
         lines += ["", "utilisation spread per department, the same visits staffed both ways",
                   *("  " + line for line in workload_summary(
                       capacity.workload, plan.balance_caps is not None))]
+    elif capacity is not None:
+        lines += ["", "utilisation spread: not compared for a plan of this size (set "
+                      "workload = \"balanced\" in the policy to balance and compare)"]
     return lines
 
 

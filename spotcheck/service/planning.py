@@ -61,6 +61,11 @@ def created_at_now() -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# Staffing the same visits the other way, only to show the spread beside the plan's, costs a
+# second min-cost flow: above this many visits it is done only when the policy balances.
+COMPARE_MAX_VISITS = 300_000
+
+
 def review(plan: Plan, registry: Registry) -> CapacityReview:
     """Return what the plan summary says about capacity: the utilisation spread with and
     without balancing, and the shortfall advice (the plan must be made with
@@ -69,8 +74,11 @@ def review(plan: Plan, registry: Registry) -> CapacityReview:
     load = [0] * len(registry.inspectors)
     for a in plan.assignments:
         load[index[a.inspector_id]] += 1
-    spread = compare(plan.staffing, plan.assign, plan.seed_hash, Quarter.parse(plan.quarter),
-                     registry.inspectors, load, plan.balance_caps is not None)
+    balanced = plan.balance_caps is not None
+    spread = None
+    if balanced or len(plan.staffing.visit_ids) <= COMPARE_MAX_VISITS:
+        spread = compare(plan.staffing, plan.assign, plan.seed_hash,
+                         Quarter.parse(plan.quarter), registry.inspectors, load, balanced)
     return CapacityReview(spread, plan.advice, len(plan.capped), len(plan.expert_gaps))
 
 

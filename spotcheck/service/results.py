@@ -162,7 +162,7 @@ class CapacityReview(JsonResult):
     where capacity cut strata, the saturated officer groups and the officer-visits each
     needs for every stratum to reach its target (docs/ALLOCATION.md)."""
 
-    workload: Comparison
+    workload: Comparison | None  # None: a large plan with minimum-cost workload (not compared)
     shortfall_advice: tuple[GroupAdvice, ...]
     capped: int       # enterprises the annual cap left out of every stratum
     expert_gaps: int  # visits given fewer experts (专家) than their tasks ask for
