@@ -158,6 +158,12 @@ class Result:
         """Return draw stage / bare loop."""
         return self.draw_seconds / self.bare_seconds if self.bare_seconds else float("nan")
 
+    @property
+    def plan_ratio(self) -> float:
+        """Return the plan command's wall time / bare loop (issue #13: ≤ 3 at 1M)."""
+        seconds = self.commands["plan"].seconds
+        return seconds / self.bare_seconds if self.bare_seconds else float("nan")
+
     def figure(self, name: str) -> float:
         """Return the value of one of the TARGETS figures."""
         if name == "draw stage / bare loop":
@@ -602,12 +608,15 @@ def report(result: Result) -> str:
         lines.append(f"  {name}")
         lines += _stage_lines(result.commands[name])
     init = result.commands["init"]
+    pace = "faster" if result.commands["verify"].seconds <= result.commands["plan"].seconds \
+        else "SLOWER"
     lines += ["",
               f"write the province files (not a target): {result.files_seconds:.2f} s; "
               f"init {init.seconds:.2f} s",
               f"bare draw-v1 loop (this process, hashlib): {result.bare_pairs:,} tickets in "
               f"{result.bare_seconds:.2f} s; plan's draw stage {result.draw_seconds:.2f} s; "
-              f"draw stage / bare loop = {result.ratio:.2f}",
+              f"draw stage / bare loop = {result.ratio:.2f}; plan / bare loop = "
+              f"{result.plan_ratio:.1f} (issue #13: ≤ 3 at 1M); verify {pace} than plan",
               f"registry built in this process for the loop: {result.registry_seconds:.2f} s, "
               f"this process's peak RSS {result.registry_peak_mib:,.0f} MiB",
               "counts: " + ", ".join(f"{k} {v:,}" for k, v in result.counts.items()),
@@ -626,6 +635,7 @@ def append_json(result: Result, path: Path) -> None:
     """Append the result to `path` as one JSON line (figures, targets and machine)."""
     record = asdict(result)
     record["draw_seconds"], record["ratio"] = result.draw_seconds, result.ratio
+    record["plan_ratio"] = result.plan_ratio
     record["targets"] = [{"figure": name, "value": value, "unit": unit, "limit": limit,
                           "met": met} for name, value, unit, limit, met in result.targets()]
     with Path(path).open("a", encoding="utf-8") as stream:

@@ -97,6 +97,8 @@ OUTPUT_FILES = ("strata.csv", "draws.csv", "skipped.csv", "assignments.csv", "vi
 # experts (experts.csv, expert_gaps.csv), shortfall_advice (shortfall_groups.csv).
 OPTIONAL_INPUT_FILES = ("inputs/planned.csv",)
 OPTIONAL_OUTPUT_FILES = ("capped.csv", "experts.csv", "expert_gaps.csv", "shortfall_groups.csv")
+BUNDLE_FILES = frozenset(("manifest.json", "events.jsonl", "manifest.sig", *INPUT_FILES,
+                          *OUTPUT_FILES, *OPTIONAL_INPUT_FILES, *OPTIONAL_OUTPUT_FILES))
 SHOWN = 5  # examples printed under a failed check
 
 Key = tuple[str, str, str]  # a stratum: (task, tier, jurisdiction)
@@ -104,6 +106,13 @@ Key = tuple[str, str, str]  # a stratum: (task, tier, jurisdiction)
 
 class BundleError(Exception):
     """The bundle cannot be read far enough to check anything further."""
+
+
+def _one_value_a_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Return a JSON object, refusing a key written twice (readers may take either value)."""
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise ValueError("a key appears twice in one object")
+    return dict(pairs)
 
 
 def sha256_hex(text: str) -> str:
@@ -131,23 +140,45 @@ def assign_cost(rule: str, seed_digest: str, quarter: str, enterprise_id: str,
 
 
 def read_bundle(path: Path) -> dict[str, bytes]:
-    """Return the files of a bundle folder or .zip, by their path inside the bundle."""
+    """Return the files of a bundle folder or .zip, by their path inside the bundle; raise
+    BundleError, before reading any, for a bundle that could mean two things."""
     files: dict[str, bytes] = {}
     if path.is_dir():
-        for item in sorted(path.rglob("*")):
-            if item.is_file():
-                files[item.relative_to(path).as_posix()] = item.read_bytes()
+        items = [item for item in sorted(path.rglob("*")) if item.is_file()]
+        names = [item.relative_to(path).as_posix() for item in items]
+        _check_names(names, names)
+        for name, item in zip(names, items, strict=True):
+            files[name] = item.read_bytes()
     else:
         with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                if not name.endswith("/"):
-                    files[name] = archive.read(name)
-        # A zip made by hand from the folder holds everything under one top folder.
-        tops = {name.split("/", 1)[0] for name in files}
-        if "manifest.json" not in files and len(tops) == 1:
-            top = tops.pop() + "/"
-            files = {name[len(top):]: data for name, data in files.items()}
+            names = [name for name in archive.namelist() if not name.endswith("/")]
+            # A zip made by hand from the folder holds everything under one top folder.
+            tops = {name.split("/", 1)[0] for name in names}
+            top = tops.pop() + "/" if "manifest.json" not in names and len(tops) == 1 else ""
+            _check_names(archive.namelist(), [name[len(top):] for name in names])
+            for name in names:
+                files[name[len(top):]] = archive.read(name)
     return files
+
+
+def _check_names(entries: list[str], names: list[str]) -> None:
+    """Refuse a bundle whose entries could mean two things: a path out of the bundle, a name
+    twice (or twice but for case or Unicode form: unzip and a reader could take different
+    ones), or a file that is not one of a bundle (nothing covers it)."""
+    for entry in entries:
+        parts = entry.rstrip("/").split("/")
+        if entry.startswith(("/", "\\")) or "\\" in entry or ":" in entry or any(
+                part in ("", ".", "..") for part in parts):
+            raise BundleError(f"{entry!r} is a path outside the bundle")
+    seen: dict[str, str] = {}
+    for name in names:
+        key = unicodedata.normalize("NFC", name).casefold()
+        if key in seen:
+            raise BundleError(f"{seen[key]!r} and {name!r} are the same name (twice, or but for "
+                              "case or Unicode form): the bundle could mean two things")
+        seen[key] = name
+        if name not in BUNDLE_FILES:
+            raise BundleError(f"{name!r} is not a file of an audit bundle")
 
 
 def read_table(files: dict[str, bytes], name: str) -> list[dict[str, str]]:
@@ -402,10 +433,10 @@ class Audit:
     def _run(self) -> None:
         files = self.files
         try:
-            manifest = json.loads(files["manifest.json"])
+            manifest = json.loads(files["manifest.json"], object_pairs_hook=_one_value_a_key)
         except KeyError as exc:
             raise BundleError("manifest.json is missing: this is not an audit bundle") from exc
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise BundleError(f"manifest.json is not valid JSON: {exc}") from exc
         if not isinstance(manifest, dict):
             raise BundleError("manifest.json is not a JSON object")
@@ -962,7 +993,11 @@ def main(argv: list[str]) -> int:
               + (f"\nverify_draws.py: {path} is not a folder or a .zip" if path else ""),
               file=sys.stderr)
         return 2
-    audit = Audit(read_bundle(path))
+    try:
+        audit = Audit(read_bundle(path))
+    except (BundleError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        print(f"FAIL  bundle: {exc}\nDRAWS DO NOT REPRODUCE: the bundle cannot be read")
+        return 1
     if audit.run():
         print("ALL DRAWS REPRODUCE")
         return 0

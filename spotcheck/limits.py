@@ -21,10 +21,11 @@ KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
 # ---- registry and results files (CSV, XLSX) ---------------------------------------------
 
-# Characters in one CSV cell (and in one physical line). The longest value any column allows
-# is 2,000 characters (remarks, 备注); 1 Mi characters leaves room for any careless paste
-# yet bounds the memory one row can take. A longer cell is refused naming its row and column.
-CSV_CELL_CHARACTERS = MIB
+# Characters in one CSV row, all its lines (so in any one cell too). The longest value any
+# column allows is 2,000 characters (remarks, 备注), a whole row a few thousand; 1 Mi
+# characters leaves room for any careless paste yet bounds the memory one row can take. A
+# longer row is refused naming its row and the column where it passed the bound.
+CSV_ROW_CHARACTERS = MIB
 
 # Bytes looked at to tell UTF-8 from GB18030: enough text for thousands of characters, read
 # once whatever the file's size.
@@ -35,6 +36,10 @@ ENCODING_SAMPLE_BYTES = MIB
 # parts leaves room for Excel's styling and shared strings, and stops a "zip bomb" (a 152 KB
 # file inflating to 150 MiB, or to terabytes) before anything is inflated.
 XLSX_UNCOMPRESSED_BYTES = GIB
+
+# The shared strings part is held in memory whole (openpyxl reads it before any row): a
+# million distinct names and ids are ~100 MiB of it; 256 MiB bounds that memory.
+XLSX_SHARED_STRINGS_BYTES = 256 * MIB
 
 # Parts of one .xlsx: a one-sheet workbook has about ten; 10,000 bounds the zip directory.
 XLSX_ENTRIES = 10_000
@@ -62,13 +67,13 @@ KEY_BYTES = 64 * KIB
 # a quarter of a million events, decades of a bureau's imports, freezes and plans.
 EVENTS_BYTES = 256 * MIB
 # One CSV of a bundle, and all of them: a 10-million-enterprise province's
-# inputs/enterprises.csv is ~0.9 GB and its whole bundle ~1.3 GB (benchmarks/README.md).
+# inputs/enterprises.csv is ~0.9 GB (about 90 bytes a row) and its whole bundle ~1.3 GB.
 BUNDLE_FILE_BYTES = 2 * GIB
 BUNDLE_BYTES = 4 * GIB
 
-# Nesting of JSON objects and arrays. The deepest path of a manifest is 4 levels
-# (policy → tiers → A → quarters); 32 is ample, and the C parser would fail near 1,000 with
-# a RecursionError instead of a message.
+# Nesting of JSON objects and arrays. A manifest nests 5 deep (the manifest → policy → tiers
+# → A → quarters); 32 is ample, and the C parser would fail near 1,000 with a RecursionError
+# instead of a message.
 JSON_DEPTH = 32
 
 # ---- values ------------------------------------------------------------------------------

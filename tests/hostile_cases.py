@@ -101,12 +101,14 @@ def good_with_cell(folder: Path, case: Case) -> None:
 
 def _sheet_rows(kind: str, content: str) -> list[list[str]]:
     rows = [line.split(",") for line in good_text(kind).splitlines()]
-    return {"good": rows, "header": rows[:1], "empty": [], "old": rows[:2]}[content]
+    return {"good": rows, "header": rows[:1], "empty": [], "old": rows[:2],
+            "titled": [["2026年检查对象名录库"], *rows]}[content]
 
 
 def xlsx(folder: Path, case: Case) -> None:
     """Write a workbook of `sheets`: each [title, state, content], content one of good (the
-    good file of `kind`), old (its first row only), header, empty."""
+    good file of `kind`), old (its first row only), header, empty, titled (a title row above
+    the good file)."""
     workbook = openpyxl.Workbook()
     workbook.remove(workbook.active)
     for title, state, content in case["sheets"]:

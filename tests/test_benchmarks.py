@@ -21,6 +21,7 @@ def test_province_benchmark_end_to_end(tmp_path: Path) -> None:
         assert name in stages and stages[name] >= 0, name
     assert plan.seconds >= sum(stages[name] for name, _ in PLAN_FIGURES)
     assert result.bare_pairs > 0 and result.bare_seconds > 0 and result.ratio > 0
+    assert result.plan_ratio > result.ratio  # the whole plan costs more than its draw stage
     assert result.counts["draws"] > 0
     assert result.counts["assignments"] == 2 * result.counts["visits"]
     assert all(run.peak_rss_mib > 0 for run in result.commands.values())
@@ -29,7 +30,7 @@ def test_province_benchmark_end_to_end(tmp_path: Path) -> None:
     for name, unit, limit in TARGETS:
         assert any(line.startswith(name) and limit_text(limit, unit) in line
                    for line in text.splitlines()), name
-    assert "checks passed" in text
+    assert "checks passed" in text and "plan / bare loop = " in text
 
 
 def test_assign_benchmark_checks_both_rules() -> None:

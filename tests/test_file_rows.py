@@ -19,7 +19,7 @@ from spotcheck.errors import InvalidInputError
 from spotcheck.formats.file_rows import open_rows
 from spotcheck.formats.registry_files import read_history, read_inspectors
 from spotcheck.formats.text_encoding import csv_encoding
-from spotcheck.limits import CSV_CELL_CHARACTERS
+from spotcheck.limits import CSV_ROW_CHARACTERS
 
 GOOD = Path(__file__).parent / "data" / "good"
 HISTORY = (GOOD / "history.csv").read_text(encoding="utf-8")
@@ -125,8 +125,8 @@ def test_other_encodings_are_refused(tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.mark.parametrize(("cell", "reason"), [
     ("X" * 200_000, "the department (部门) is longer than 64 characters"),
-    ("X" * (CSV_CELL_CHARACTERS + 10), "the row is longer than 1,048,576 characters"),
-    ('"' + "Y\n" * (CSV_CELL_CHARACTERS // 2 + 10) + '"', "the row is longer than"),
+    ("X" * (CSV_ROW_CHARACTERS + 10), "the row is longer than 1,048,576 characters"),
+    ('"' + "Y\n" * (CSV_ROW_CHARACTERS // 2 + 10) + '"', "the row is longer than"),
 ])
 def test_a_long_value_is_named_by_its_row_and_column(tmp_path: Path, cell: str,
                                                      reason: str) -> None:

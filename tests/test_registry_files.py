@@ -257,12 +257,15 @@ CASES = tomllib.loads((BAD / "cases.toml").read_text(encoding="utf-8"))["case"]
 
 
 def corpus_options(kind: str) -> dict[str, Any]:
-    """Return the reader options the corpus assumes: policy tiers and the registered ids."""
+    """Return the reader options the corpus assumes: policy tiers, the registered ids and
+    the day of the import."""
     if kind == "enterprises":
         return {"tiers": TIERS}
     if kind == "conflicts":
         return {"inspector_ids": {i.inspector_id for i in read_inspectors(GOOD / "inspectors.csv")},
                 "enterprise_ids": {e.decode() for e in reference_enterprises().ids}}
+    if kind == "history":
+        return {"today": TODAY}
     return {}
 
 

@@ -5,7 +5,7 @@ workbook.
 A workbook must have exactly one visible sheet with data, or the caller names the sheet;
 anything else is refused listing the sheets found. Sizes are bounded (`spotcheck.limits`):
 an .xlsx is judged from its zip directory before anything is inflated, a CSV row may hold
-at most CSV_CELL_CHARACTERS, and a worksheet at most Excel's 1,048,576 rows.
+at most CSV_ROW_CHARACTERS, and a worksheet at most Excel's 1,048,576 rows.
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ from typing import Any, BinaryIO, TextIO
 from spotcheck.errors import shown_value
 from spotcheck.formats.text_encoding import csv_encoding, file_refused
 from spotcheck.formats.zip_limits import ZIP_ERRORS, zip_problem
-from spotcheck.limits import CSV_CELL_CHARACTERS, XLSX_ENTRIES, XLSX_UNCOMPRESSED_BYTES
+from spotcheck.limits import (
+    CSV_ROW_CHARACTERS,
+    XLSX_ENTRIES,
+    XLSX_SHARED_STRINGS_BYTES,
+    XLSX_UNCOMPRESSED_BYTES,
+)
 
 EXCEL_ROWS = 1_048_576  # rows of an Excel worksheet; a workbook claiming more is forged
 
@@ -91,12 +96,12 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
-        line = self.readline(CSV_CELL_CHARACTERS + 1)
+        line = self.readline(CSV_ROW_CHARACTERS + 1)
         if not line:
             raise StopIteration
         self.row.append(line)
         self.size += len(line)
-        if self.size > CSV_CELL_CHARACTERS:
+        if self.size > CSV_ROW_CHARACTERS:
             raise UnreadableRow(_too_long(), _column_at("".join(self.row)))
         return line
 
@@ -107,7 +112,7 @@ class _Lines:
 
 
 def _too_long() -> str:
-    return (f"the row is longer than {CSV_CELL_CHARACTERS:,} characters (no value of a "
+    return (f"the row is longer than {CSV_ROW_CHARACTERS:,} characters (no value of a "
             "registry file is anywhere near as long): not a registry file, or a damaged one")
 
 
@@ -134,8 +139,8 @@ def _csv_rows(text: TextIO) -> Iterator[list[str]]:
     """Yield the rows of CSV text; raise UnreadableRow at a row that cannot be read."""
     # csv's own cap (131,072 by default) would stop a long value without its column; the
     # rows are bounded by _Lines instead. Process-wide, and only ever raised.
-    if csv.field_size_limit() < CSV_CELL_CHARACTERS:
-        csv.field_size_limit(CSV_CELL_CHARACTERS)
+    if csv.field_size_limit() < CSV_ROW_CHARACTERS:
+        csv.field_size_limit(CSV_ROW_CHARACTERS)
     lines = _Lines(text)
     reader = csv.reader(lines)
     while True:
@@ -177,7 +182,7 @@ def _xlsx_rows(stack: ExitStack, stream: BinaryIO, name: str,
     try:
         with zipfile.ZipFile(stream) as archive:
             problem = zip_problem(archive.infolist(), total=XLSX_UNCOMPRESSED_BYTES,
-                                  count=XLSX_ENTRIES, limit_of=lambda _: XLSX_UNCOMPRESSED_BYTES)
+                                  count=XLSX_ENTRIES, limit_of=_xlsx_part_limit)
     except ZIP_ERRORS as exc:
         raise file_refused(name, f"not a readable .xlsx workbook ({exc})") from exc
     if problem:
@@ -196,6 +201,13 @@ def _xlsx_rows(stack: ExitStack, stream: BinaryIO, name: str,
         raise file_refused(name, f"not a readable .xlsx workbook ({exc!r:.200})") from exc
     stack.callback(workbook.close)  # read-only workbooks keep the file open until closed
     return _sheet_rows(_chosen_sheet(workbook, name, sheet))
+
+
+def _xlsx_part_limit(name: str) -> int:
+    """Return the most bytes one part of a workbook may inflate to."""
+    if name.lower().endswith("sharedstrings.xml"):
+        return XLSX_SHARED_STRINGS_BYTES
+    return XLSX_UNCOMPRESSED_BYTES
 
 
 def _has_data(worksheet: Any) -> bool:

@@ -17,7 +17,7 @@ from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
-from spotcheck.errors import InvalidInputError, RowProblem
+from spotcheck.errors import InvalidInputError, RowProblem, shown_value
 from spotcheck.formats.file_rows import UnreadableRow, line_ends, open_rows
 from spotcheck.formats.registry_values import COLUMNS
 from spotcheck.formats.text_encoding import file_refused
@@ -196,6 +196,14 @@ def map_header(name: str, kind: str, cells: list[str]) -> tuple[list[str], dict[
         if not any(cells):
             problems = [RowProblem(name, 1, None, None, "the first row must be the header row "
                                    "(the column names), but it is blank")]
+        elif not index:
+            # Not one column name: a title row above the header, or a file of another kind.
+            shown = ", ".join(shown_value(cell) for cell in cells[:4] if cell)
+            problems = [RowProblem(name, 1, None, None, (
+                f"the first row must be the header row, but none of its cells ({shown}"
+                f"{', ...' if len(cells) > 4 else ''}) is a column of a {kind} file "
+                f"({listing}): is there a title row above the header, or is it a file of "
+                "another kind?"))]
         raise InvalidInputError(problems, headline=f"{name}: the header row is not usable")
     return cells, index
 

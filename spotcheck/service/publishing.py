@@ -41,4 +41,5 @@ def publish_plan(bundle: PathLike, out: PathLike) -> PublishedPlan:
 
 def verify_public(bundle: PathLike, folder: PathLike) -> PublicReport:
     """Return whether a public folder matches its bundle (see `audit.public_check`)."""
-    return check_public(bundle, folder)
+    with read_on_trust(bundle):
+        return check_public(bundle, folder)
