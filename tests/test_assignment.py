@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import spotcheck
 from spotcheck.demo import synthetic_city
 from spotcheck.scheduler import assignment
 from spotcheck.scheduler.hashes import cost
 from spotcheck.scheduler.network import StaffingProblem
+from spotcheck.scheduler.optimality import certify
 
 SEED = "assignment-test-seed"
 
@@ -142,43 +145,102 @@ def test_unlawful_or_missing_teams_are_refused(tight_city: spotcheck.Registry) -
         spotcheck.plan_quarter(tight_city, policy, "2026Q4", SEED, workers=1, teams=teams)
 
 
-def test_local_resolve_reaches_the_optimum_of_its_part() -> None:
-    """Re-solving one department's visits locally, from allocation's teams, gives the same
-    flow as solving the whole network (the department is a part of its own)."""
+@st.composite
+def contested_networks(draw: st.DrawFn) -> dict:
+    """Draw a staffing network where officers are scarce: visits with 12–40 lawful officers
+    (more than the first network keeps), a lawful staffing within capacity, and capacities
+    that leave little slack, so optimal teams reach beyond each visit's cheapest pairs."""
+    n_officers = draw(st.integers(14, 45))
+    n_visits = draw(st.integers(1, 60))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    pools = [np.sort(rng.choice(n_officers, size=int(rng.integers(12, min(40, n_officers) + 1)),
+                                replace=False)).astype(np.int64) for _ in range(4)]
+    lawful = [pools[int(rng.integers(0, 4))] for _ in range(n_visits)]
+    load = np.zeros(n_officers, dtype=np.int64)
+    team_visit, team_officer = [], []
+    for v, members in enumerate(lawful):
+        chosen = rng.choice(members, size=2, replace=False)
+        load[chosen] += 1
+        team_visit += [v, v]
+        team_officer += chosen.tolist()
+    slack = draw(st.integers(0, 2))
+    return {
+        "visit_ids": [f"913301020{v:09d}" for v in range(n_visits)],
+        "inspector_ids": [f"INS-{o:04d}" for o in range(n_officers)],
+        "eligible": lawful,
+        "capacity": (load + rng.integers(0, slack + 1, size=n_officers)).tolist(),
+        "teams": (np.array(team_visit, dtype=np.int64), np.array(team_officer, dtype=np.int64)),
+        "seed": draw(st.text("0123456789", min_size=4, max_size=8)),
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(contested_networks(), st.sampled_from(["assign-v1", "assign-v2"]),
+       st.sampled_from([(1, 2), (2, 3), (10, 12)]))
+def test_staffing_equals_the_full_network_optimum(network: dict, assign: str,
+                                                  keeps: tuple[int, int]) -> None:
+    """On random contested networks, `staff` (pruned, then priced by the first solution's
+    potentials, then widened) ends at OR-Tools' optimum of the whole network, its flow is
+    certified, and `certify_teams` accepts exactly that staffing. Small first and priced
+    networks make every step happen."""
+    digest = spotcheck.seed_hash(network["seed"])
+    args = (digest, "2026Q4", 2, network["visit_ids"], network["eligible"],
+            network["inspector_ids"], network["capacity"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(assignment, "pruned_keep", lambda team_size: keeps[0])
+        patch.setattr(assignment, "priced_keep", lambda team_size: keeps[1])
+        problem, flows = assignment.staff(*args, assign=assign, teams=network["teams"])
+    full = assignment.build_problem(*args, assign=assign)
+    best = assignment.solve_min_cost(full)
+    assert int((problem.arc_cost * flows).sum()) == int((full.arc_cost * best).sum())
+    used = flows > 0
+    width = len(network["inspector_ids"])
+    on_full = np.isin(full.arc_visit * width + full.arc_inspector,
+                      problem.arc_visit[used] * width + problem.arc_inspector[used])
+    assert certify(full, on_full).optimal  # on every lawful pair: nothing left out
+    assert assignment.certify_teams(*args, (problem.arc_visit[used], problem.arc_inspector[used]),
+                                    assign=assign) is not None
+    optimum = set((problem.arc_visit[used] * width + problem.arc_inspector[used]).tolist())
+    given_teams = set((network["teams"][0] * width + network["teams"][1]).tolist())
+    if given_teams != optimum and int((full.arc_cost * best).sum()) < int(
+            full.arc_cost[np.isin(full.arc_visit * width + full.arc_inspector,
+                                  list(given_teams))].sum()):
+        assert assignment.certify_teams(*args, network["teams"], assign=assign) is None
+
+
+def test_priced_round_is_taken_where_officers_are_scarce(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where officers are scarce the first network leaves visits unproven; the second is
+    then chosen by officer prices, and the teams are still the full network's optimum."""
     import sys
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks.province import PROVINCE_POLICY, province_registry
-    from spotcheck.models.quarter import Quarter
-    from spotcheck.scheduler.allocation import allocate
-    from spotcheck.scheduler.draw import order_strata, stratum_target
-    from spotcheck.scheduler.eligibility import strata_for_quarter
-    from spotcheck.scheduler.staffing import StaffingRules
 
-    registry = province_registry(30_000)
+    priced: list[bool] = []
+    build = assignment.build_problem
+
+    def recording(*args: object, **kwargs: object) -> StaffingProblem:
+        priced.append(kwargs.get("prices") is not None)
+        return build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assignment, "build_problem", recording)
     policy, _ = spotcheck.load_policy(PROVINCE_POLICY)
-    quarter, digest = Quarter.parse("2026Q4"), spotcheck.seed_hash(SEED)
-    strata = strata_for_quarter(registry, policy, quarter)
-    orders = order_strata(registry, strata, digest, "2026Q4")
-    rules = StaffingRules(registry, policy.team_size, quarter)
-    allocation = allocate(registry, policy, rules,
-                          [(s, stratum_target(s, policy, digest, "2026Q4"), orders[s.key])
-                           for s in strata])
-    visit_ids = [registry.enterprises.ids[v.row].decode() for v in allocation.visits]
-    problem = assignment.build_problem(
-        digest, "2026Q4", policy.team_size, visit_ids, allocation.eligible,
-        [o.inspector_id for o in registry.inspectors], rules.capacity, assign=policy.assign,
-        keep=6, teams=allocation.teams)
-    best = assignment.solve_min_cost(problem)
-    width = len(problem.inspector_ids)
-    start = assignment.contains(allocation.teams[0] * width + allocation.teams[1],
-                                problem.arc_visit * width + problem.arc_inspector)
-    special = [v for v, visit in enumerate(allocation.visits) if visit.department == "TZSB"]
-    assert 0 < len(special) < problem.visits // 2
-    others = ~np.isin(problem.arc_visit, special)
-    carried = np.where(others, best, start.astype(np.int64))
-    assert not np.array_equal(carried, best)  # allocation's teams are not the optimum
-    assert np.array_equal(assignment._resolve_locally(problem, carried, special), best)
+    province = province_registry(30_000)
+    scarce = spotcheck.Registry.build(  # a fifth of each officer's capacity
+        province.enterprises, [o.model_copy(update={"capacity": max(1, o.capacity // 5)})
+                               for o in province.inspectors], province.conflicts,
+        province.history)
+    plan = spotcheck.plan_quarter(scarce, policy, "2026Q4", SEED, workers=1)
+    assert priced[0] is False and any(priced)
+    problem = plan.staffing
+    full = build(plan.seed_hash, plan.quarter, problem.team_size, problem.visit_ids,
+                 problem.lawful, problem.inspector_ids, problem.capacity.tolist(),
+                 assign=plan.assign)
+    best = np.flatnonzero(assignment.solve_min_cost(full) > 0)
+    assert sorted((full.visit_ids[v], full.inspector_ids[i]) for v, i in zip(
+        full.arc_visit[best].tolist(), full.arc_inspector[best].tolist(), strict=True)) == \
+        sorted((a.enterprise_id, a.inspector_id) for a in plan.assignments)
 
 
 def test_parts_solved_in_forked_workers_equal_one_process(

@@ -75,6 +75,49 @@ def test_native_and_numpy_keep_the_reference_pairs(network: tuple[PairCosts,
             assert np.array_equal(got, want)
 
 
+@given(networks(), st.integers(1, 3), st.data())
+def test_pairs_chosen_by_cost_plus_price_are_the_reference(
+        network: tuple[PairCosts, list[np.ndarray], int], workers: int,
+        data: st.DataObject) -> None:
+    """With officer prices, the native loop and the numpy path keep each visit's cheapest
+    pairs by cost + price (ties by lawful position), report their plain costs, and the
+    smallest cost + price left out."""
+    pricing, lawful, keep = network
+    n_officers = len(pricing.officer_keys)
+    prices = np.array(data.draw(st.lists(st.sampled_from([0, 1, 2**39, 2**41, 2**42 - 1]),
+                                         min_size=n_officers, max_size=n_officers)),
+                      dtype=np.int64)
+    kept, kept_costs, sizes, left = [], [], [], []
+    for v, members in enumerate(lawful):
+        costs = pricing.pairs(np.full(len(members), v, dtype=np.int64), members)
+        officers, ranked, cheapest_left = fasthash.keep_cheapest(
+            members, costs + prices[members], keep)
+        kept.append(officers)
+        kept_costs.append(ranked - prices[officers])
+        sizes.append(len(officers))
+        left.append(cheapest_left)
+    empty = np.zeros(0, dtype=np.int64)
+    expected = (np.concatenate(kept) if kept else empty,
+                np.concatenate(kept_costs) if kept_costs else empty,
+                np.array(sizes, dtype=np.int64), np.array(left, dtype=np.int64))
+    found = [pricing.cheapest_numpy(lawful, keep, prices=prices)]
+    if fasthash.native():
+        found.append(pricing.cheapest(lawful, keep, workers=workers, prices=prices))
+    for result in found:
+        for got, want in zip(result, expected, strict=True):
+            assert np.array_equal(got, want)
+
+
+def test_prices_outside_their_range_are_refused() -> None:
+    """A negative price, or one of 2^42 or more, is refused rather than ranked wrongly."""
+    pricing = PairCosts("assign-v2", SEED_HASH, QUARTER, np.zeros(0, "S1"), np.zeros(0, "S1"),
+                        np.array([1], dtype=np.uint64), np.array([2, 3], dtype=np.uint64))
+    lawful = [np.array([0, 1], dtype=np.int64)]
+    for bad in ([-1, 0], [0, 2**42]):
+        with pytest.raises(ValueError, match="2\\^42"):
+            pricing.cheapest(lawful, 1, prices=np.array(bad, dtype=np.int64))
+
+
 def test_threads_share_the_native_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     """Split over threads in many ranges, the native loop gives the one-thread result."""
     if not fasthash.native():

@@ -56,3 +56,26 @@ def test_native_shortest_paths_equal_numpy_rounds(net: tuple) -> None:
         assert np.array_equal(distance, rounds_distance)
         # distances are feasible potentials: no arc can shorten them
         assert np.all(distance[heads] <= distance[tails] + weights)
+
+
+@given(networks(), st.data())
+def test_shortest_paths_from_given_potentials(net: tuple, data: st.DataObject) -> None:
+    """Started from any potentials, both loops find a negative cycle exactly when one exists;
+    otherwise they end at the same feasible potentials, none above where it started."""
+    n, tails, heads, weights = net
+    start = np.array(data.draw(st.lists(st.integers(-2**41, 2**41), min_size=n, max_size=n)),
+                     dtype=np.int64)
+    expected = _has_negative_cycle(n, tails, heads, weights)
+    rounds, rounds_distance = optimality._rounds(n, tails, heads, weights, start)
+    assert rounds.optimal == (not expected)
+    if not expected:
+        assert np.all(rounds_distance[heads] <= rounds_distance[tails] + weights)
+        assert np.all(rounds_distance <= start)
+    native = fasthash.native_module()
+    if native is None:
+        return
+    distance = start.copy()
+    cycle, _ = native.shortest(n, tails, heads, weights, distance, True)
+    assert (cycle < 0) == expected
+    if not expected:
+        assert np.array_equal(distance, rounds_distance)

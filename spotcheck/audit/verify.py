@@ -539,7 +539,7 @@ def _check_optimal(problem: StaffingProblem, plan: Any, fail: Any) -> None:
     chosen = np.array([place[a.enterprise_id] * width + officer_of[a.inspector_id]
                        for a in plan.assignments], dtype=np.int64)
     used = contains(chosen, arc_place[problem.arc_visit] * width + problem.arc_inspector)
-    verdict = certify(problem, used)
+    verdict = certify(problem, used, problem.potentials)
     if not verdict.optimal:
         fail(f"the teams are not the cheapest lawful staffing: an exchange saving "
              f"{verdict.improvement} exists ({plan.assign} requires the minimum total cost)")

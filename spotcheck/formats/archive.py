@@ -10,19 +10,21 @@ larger than its limit (`spotcheck.limits`), judged before it is read.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from spotcheck.errors import InvalidInputError, SpotcheckError
+from spotcheck.formats.reproducible_zip import deflating, zip_pieces
+from spotcheck.formats.reproducible_zip import zip_bytes as zip_bytes
 from spotcheck.formats.zip_limits import (
     ZIP_ERRORS,
     folded,
@@ -102,21 +104,6 @@ class Bundle:
                                  f"{exc.start})") from None
 
 
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def zip_bytes(files: dict[str, bytes]) -> bytes:
-    """Return the byte-reproducible .zip of these files: sorted names, fixed times and modes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, files[name])
-    return buffer.getvalue()
-
-
 def bundle_fingerprint(path: str | Path) -> str:
     """Return the SHA-256 to publish for a bundle: of the .zip file itself, or for a folder
     of the .zip `spotcheck bundle zip` would make of it."""
@@ -128,6 +115,28 @@ def bundle_fingerprint(path: str | Path) -> str:
                 sha.update(chunk)
         return sha.hexdigest()
     return digest(zip_bytes(read_bundle(source).files))
+
+
+def begin_writing(bundle: Bundle, out: str | Path, workers: Executor) -> Callable[[], str]:
+    """Begin to write the bundle as write_bundle does, on `workers` (zlib and file writes run
+    outside the GIL, so the caller may go on meanwhile); return a function that waits for
+    the writing to end, raising what it raised, and returns the bundle's fingerprint as
+    bundle_fingerprint(out) gives it, without reading the bundle again."""
+    target = _destination(out)
+    folder = None if _is_zip(target) else workers.submit(_write_folder, bundle.files, target)
+    members = deflating(bundle.files, workers)
+
+    def finish() -> str:
+        pieces = zip_pieces([member.result() for member in members], bundle.files)
+        if folder is None:
+            return _write_zip(pieces, target)
+        folder.result()
+        sha = hashlib.sha256()
+        for piece in pieces:
+            sha.update(piece)
+        return sha.hexdigest()
+
+    return finish
 
 
 def zip_folder(folder: str | Path, out: str | Path) -> Path:
@@ -154,22 +163,50 @@ def write_bundle(bundle: Bundle, out: str | Path) -> Path:
     The folder is written beside its destination and renamed into place, so a reader never
     sees half a bundle; an existing non-empty destination is refused.
     """
+    target = _destination(out)
+    if _is_zip(target):
+        _write_zip([zip_bytes(bundle.files)], target)
+    else:
+        _write_folder(bundle.files, target)
+    return target
+
+
+def _is_zip(target: Path) -> bool:
+    return target.suffix.lower() == ".zip"
+
+
+def _destination(out: str | Path) -> Path:
+    """Return where a bundle is to be written, refusing an existing non-empty one; make its
+    parent folder."""
     target = Path(out)
     if target.exists() and (target.is_file() or any(target.iterdir())):
         raise InvalidInputError(f"{target}: already exists and is not empty; choose another --out")
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() == ".zip":
-        staged = target.with_name(f".{target.name}.partial")
-        try:
-            staged.write_bytes(zip_bytes(bundle.files))
-            os.replace(staged, target)
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
-        return target
+    return target
+
+
+def _write_zip(pieces: list[bytes], target: Path) -> str:
+    """Write a .zip given as pieces beside `target` and rename it into place; return its
+    SHA-256."""
+    staged = target.with_name(f".{target.name}.partial")
+    sha = hashlib.sha256()
+    try:
+        with staged.open("wb") as stream:
+            for piece in pieces:
+                stream.write(piece)
+                sha.update(piece)
+        os.replace(staged, target)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return sha.hexdigest()
+
+
+def _write_folder(files: dict[str, bytes], target: Path) -> None:
+    """Write the files to a folder beside `target` and rename it into place."""
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=target.parent))
     try:
-        for name, data in bundle.files.items():
+        for name, data in files.items():
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
@@ -179,7 +216,6 @@ def write_bundle(bundle: Bundle, out: str | Path) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target
 
 
 def read_bundle(path: str | Path) -> Bundle:

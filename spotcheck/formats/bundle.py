@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +29,7 @@ from spotcheck.formats.archive import OPTIONAL_OUTPUT_FILES as OPTIONAL_OUTPUT_F
 from spotcheck.formats.archive import OUTPUT_FILES as OUTPUT_FILES
 from spotcheck.formats.archive import SIGNATURE_FILE as SIGNATURE_FILE
 from spotcheck.formats.archive import Bundle as Bundle
+from spotcheck.formats.archive import begin_writing as begin_writing
 from spotcheck.formats.archive import bundle_fingerprint as bundle_fingerprint
 from spotcheck.formats.archive import digest as digest
 from spotcheck.formats.archive import read_bundle as read_bundle
@@ -42,7 +44,7 @@ from spotcheck.formats.tables import HEADERS as HEADERS
 from spotcheck.formats.tables import columns_csv_bytes as columns_csv_bytes
 from spotcheck.formats.tables import csv_bytes as csv_bytes
 from spotcheck.formats.tables import read_table as read_table
-from spotcheck.formats.tables import table_cells
+from spotcheck.formats.tables import table_bytes
 from spotcheck.formats.tables import table_columns as table_columns
 from spotcheck.models.events import Event, events_jsonl
 from spotcheck.models.policy import Policy
@@ -89,26 +91,13 @@ def output_names(policy: Policy) -> tuple[str, ...]:
 
 def output_files(plan: Plan) -> dict[str, bytes]:
     """Return the canonical result files of a plan (output_names of its policy)."""
-    optional = {
+    tables = {
+        "strata.csv": plan.strata, "draws.csv": plan.draws, "skipped.csv": plan.skipped,
+        "assignments.csv": plan.assignments, "visits.csv": plan.visits,
+        "shortfalls.csv": [s for s in plan.strata if s.drawn < s.target],
         "capped.csv": plan.capped, "experts.csv": plan.experts,
         "expert_gaps.csv": plan.expert_gaps, "shortfall_groups.csv": plan.advice}
-    return {**_standard_outputs(plan),
-            **{name: csv_bytes(name, table_cells(name, optional[name]))
-               for name in output_names(plan.policy)[len(OUTPUT_FILES):]}}
-
-
-def _standard_outputs(plan: Plan) -> dict[str, bytes]:
-    """Return the result files every plan has."""
-    return {
-        "strata.csv": csv_bytes("strata.csv", table_cells("strata.csv", plan.strata)),
-        "draws.csv": csv_bytes("draws.csv", table_cells("draws.csv", plan.draws)),
-        "skipped.csv": csv_bytes("skipped.csv", table_cells("skipped.csv", plan.skipped)),
-        "assignments.csv": csv_bytes("assignments.csv",
-                                     table_cells("assignments.csv", plan.assignments)),
-        "visits.csv": csv_bytes("visits.csv", table_cells("visits.csv", plan.visits)),
-        "shortfalls.csv": csv_bytes("shortfalls.csv", table_cells(
-            "shortfalls.csv", (s for s in plan.strata if s.drawn < s.target))),
-    }
+    return {name: table_bytes(name, tables[name]) for name in output_names(plan.policy)}
 
 
 def plan_identifier(quarter: str, seed_hash: str, inputs: dict[str, str],
@@ -170,15 +159,22 @@ def build_bundle(plan: Plan, registry: Registry, policy_bytes: bytes, *,
                  software: dict[str, str] | None = None,
                  files: dict[str, bytes] | None = None,
                  provenance: Provenance | None = None,
-                 signer: Signer | None = None) -> Bundle:
+                 signer: Signer | None = None,
+                 digests: Mapping[str, str] | None = None) -> Bundle:
     """Return the plan's audit bundle; `created_at` is the only field that records a time.
 
-    `files` are the plan's bundle_files when already made. Without `provenance` the
-    manifest says "freeze": null (the draw cannot be shown unsteerable); with `signer` the
-    bundle carries manifest.sig.
+    `files` are the plan's bundle_files when already made, `digests` the SHA-256 of some of
+    them when already computed (file name → hex). Without `provenance` the manifest says
+    "freeze": null (the draw cannot be shown unsteerable); with `signer` the bundle carries
+    manifest.sig.
     """
     files = dict(files) if files is not None else bundle_files(plan, registry, policy_bytes)
-    inputs = {name: digest(files[name]) for name in input_names(plan.policy)}
+    known = dict(digests or {})
+
+    def sha256(name: str) -> str:
+        return known.get(name) or digest(files[name])
+
+    inputs = {name: sha256(name) for name in input_names(plan.policy)}
     provenance = provenance or Provenance(())
     if provenance.events:
         files[EVENTS_FILE] = events_jsonl(provenance.events)
@@ -192,7 +188,7 @@ def build_bundle(plan: Plan, registry: Registry, policy_bytes: bytes, *,
         "allocation_rule": ALLOCATION_RULE,
         "policy": plan.policy.as_manifest(),
         "inputs": inputs,
-        "outputs": {name: digest(files[name]) for name in output_names(plan.policy)},
+        "outputs": {name: sha256(name) for name in output_names(plan.policy)},
         **workload_field(plan),
         **provenance.manifest_fields(files.get(EVENTS_FILE, b"")),
         "signer": None if signer is None else signer.fingerprint,

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
+import numpy as np
 from pydantic import ValidationError
 
 from spotcheck.errors import SpotcheckError
@@ -33,6 +34,7 @@ from spotcheck.formats.tables import (
     table_cells,
     table_columns,
 )
+from spotcheck.models.byte_columns import utf8
 from spotcheck.models.domain import Conflict, Inspector
 from spotcheck.models.policy import Policy
 from spotcheck.models.registry import EnterpriseColumns, HistoryColumns, PlannedVisit, Registry
@@ -42,24 +44,34 @@ PLANNED_FILE = "inputs/planned.csv"
 _Record = TypeVar("_Record")
 
 
-def _enterprise_batches(enterprises: EnterpriseColumns) -> Iterator[list[list[str]]]:
-    """Yield the enterprises as batches of text columns, CSV_BATCH rows at a time."""
+def _enterprise_batches(enterprises: EnterpriseColumns
+                        ) -> Iterator[list[np.ndarray | list[str]]]:
+    """Yield the enterprises as batches of 'S' columns of UTF-8 text, CSV_BATCH rows at a
+    time (names as lists of str in a batch where one holds a line feed)."""
     for start in range(0, len(enterprises), CSV_BATCH):
         part = slice(start, start + CSV_BATCH)
-        yield [enterprises.ids[part].astype("U18").tolist(), enterprises.names[part].tolist(),
-               enterprises.jurisdictions[part].astype("U6").tolist(),
-               enterprises.industries[part].astype("U8").tolist(),
-               enterprises.tiers[part].astype("U16").tolist()]
+        names = enterprises.names[part]
+        yield [enterprises.ids[part], _utf8_or_text(names), enterprises.jurisdictions[part],
+               enterprises.industries[part], enterprises.tiers[part]]
 
 
-def _history_batches(history: HistoryColumns, extended: bool) -> Iterator[list[list[str]]]:
-    """Yield the past inspections as batches of text columns, CSV_BATCH rows at a time."""
+def _history_batches(history: HistoryColumns, extended: bool
+                     ) -> Iterator[list[np.ndarray | list[str]]]:
+    """Yield the past inspections as batches of 'S' columns of UTF-8 text, CSV_BATCH rows at
+    a time (as lists of str in a batch where a value holds a line feed)."""
     for start in range(0, len(history), CSV_BATCH):
         part = slice(start, start + CSV_BATCH)
-        yield [history.enterprise_ids[part].astype("U18").tolist(),
-               history.tasks[part].tolist(), history.departments[part].tolist(),
-               history.dates[part].astype(str).tolist(),
-               *([history.who[part].tolist()] if extended else [])]
+        yield [history.enterprise_ids[part], _utf8_or_text(history.tasks[part]),
+               _utf8_or_text(history.departments[part]),
+               history.dates[part].astype("S10"),
+               *([_utf8_or_text(history.who[part])] if extended else [])]
+
+
+def _utf8_or_text(values: np.ndarray) -> np.ndarray | list[str]:
+    """Return text values as an 'S' column of UTF-8, or as a list of str if one holds a line
+    feed or a NUL (which the csv module then quotes)."""
+    column = utf8(values)
+    return values.tolist() if column is None else column
 
 
 def _header(registry: Registry, name: str) -> tuple[str, ...]:
@@ -134,14 +146,15 @@ def registry_from_bundle(bundle: Bundle) -> Registry:
         raise SpotcheckError(f"the bundle lacks {', '.join(missing)}")
     name = "inputs/enterprises.csv"
     data = files[name]
-    enterprises = EnterpriseColumns.from_chunks(table_columns(name, data), source=name,
+    enterprises = EnterpriseColumns.from_chunks(table_columns(name, data, as_bytes=True),
+                                                source=name,
                                                 rows=max(data.count(b"\n") - 1, 0))
     inspectors = _records(files, "inputs/inspectors.csv", _inspector)
     conflicts = _records(files, "inputs/conflicts.csv", lambda cells: Conflict(**cells))
     name = "inputs/history.csv"
     data = files[name]
-    history = HistoryColumns.from_chunks(table_columns(name, data), source=name,
-                                         rows=max(data.count(b"\n") - 1, 0))
+    history = HistoryColumns.from_chunks(table_columns(name, data, as_bytes=True),
+                                         source=name, rows=max(data.count(b"\n") - 1, 0))
     planned = _records(files, PLANNED_FILE, lambda cells: PlannedVisit(**cells)) \
         if PLANNED_FILE in files else []
     return Registry.build(enterprises, inspectors, conflicts, history, planned)

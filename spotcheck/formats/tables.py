@@ -27,13 +27,14 @@ from typing import Any, NoReturn
 import numpy as np
 
 from spotcheck.errors import SpotcheckError
+from spotcheck.models.byte_columns import cut, holds, lines
 from spotcheck.models.columns import (
     OPTIONAL_INPUT_COLUMNS,
     REGISTRY_KINDS,
     base_column_names,
     column_names,
 )
-from spotcheck.models.registry import CHUNK_ROWS, PlannedVisit, as_columns
+from spotcheck.models.registry import CHUNK_ROWS, PlannedVisit, as_columns, as_str
 from spotcheck.scheduler.plan import (
     AssignmentRow,
     CapRow,
@@ -109,6 +110,46 @@ def table_cells(name: str, rows: Iterable[Any],
     return ((*before(row), join(items(row)), *after(row)) for row in rows)
 
 
+def table_bytes(name: str, rows: Sequence[Any], header: Sequence[str] | None = None) -> bytes:
+    """Return a table's canonical CSV file made from row objects: what
+    csv_bytes(name, table_cells(name, rows, header), header) writes, made column by column
+    (each attribute read for a batch of rows at once, the text joined directly where no value
+    needs quotes)."""
+    header = HEADERS[name] if header is None else tuple(header)
+    listed = LIST_COLUMN.get(name)
+    batches = ([_column_text(rows[start:start + CSV_BATCH], column, column == listed)
+                for column in header] for start in range(0, len(rows), CSV_BATCH))
+    out = io.BytesIO()
+    for piece in csv_pieces(name, batches, header):
+        out.write(piece)
+    return out.getvalue()
+
+
+def _column_text(rows: Sequence[Any], column: str, listed: bool) -> list[str]:
+    """Return the cells of one column as the csv module writes them: a str as it is, None as
+    "", a float by repr, anything else by str; the list column ';'-joined."""
+    values = list(map(operator.attrgetter(column), rows))
+    if listed:
+        return list(map(";".join, values))
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        return values
+    if kinds <= {str, int}:
+        return list(map(str, values))
+    return list(map(_cell_text, values))
+
+
+def _cell_text(value: object) -> str:
+    """Return one cell as the csv module writes it."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
 def _attributes(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
     """Return a function giving an object's attributes of these names, as a tuple."""
     if len(names) > 1:
@@ -130,22 +171,31 @@ def csv_bytes(name: str, rows: Iterable[Sequence[object]],
     return out.getvalue()  # BytesIO hands over its buffer: no second copy
 
 
-def columns_csv_bytes(name: str, batches: Iterable[Sequence[list[str]]]) -> bytes:
+def columns_csv_bytes(name: str, batches: Iterable[Sequence[list[str] | np.ndarray]]
+                      ) -> bytes:
     """Return a canonical CSV file (as csv_bytes writes it) of text given as batches of
-    columns."""
+    columns (as csv_pieces takes them)."""
     out = io.BytesIO()
     for piece in csv_pieces(name, batches):
         out.write(piece)
     return out.getvalue()
 
 
-def csv_pieces(name: str, batches: Iterable[Sequence[list[str]]],
+def csv_pieces(name: str, batches: Iterable[Sequence[list[str] | np.ndarray]],
                header: Sequence[str] | None = None) -> Iterator[bytes]:
     """Yield a canonical CSV file a batch at a time: the header line, then each batch of
-    columns as text. A batch with no value to quote (no comma, quote, line break or NUL) is
-    joined by commas directly, at twice the csv module's speed."""
+    columns as text (lists of str, or 'S' columns of UTF-8 bytes without a NUL). A batch
+    with no value to quote (no comma, quote, line break or NUL) is joined by commas
+    directly: as bytes by numpy when its columns are, else as str at twice the csv module's
+    speed."""
     yield csv_bytes(name, (), header)
-    for columns in batches:
+    for batch in batches:
+        arrays = [column for column in batch if isinstance(column, np.ndarray)]
+        if len(arrays) == len(batch) and not any(holds(c, _QUOTED_BYTES) for c in arrays):
+            if len(arrays[0]):
+                yield lines(arrays)
+            continue
+        columns = [as_str(c) if isinstance(c, np.ndarray) else c for c in batch]
         values = "".join(itertools.chain.from_iterable(columns))
         if any(mark in values for mark in _QUOTED):
             text = io.StringIO()
@@ -156,6 +206,7 @@ def csv_pieces(name: str, batches: Iterable[Sequence[list[str]]],
 
 
 _QUOTED = (",", '"', "\r", "\n", "\0")  # a value holding one may be written quoted
+_QUOTED_BYTES = b',"\r\n'  # the same marks in an 'S' column, which never holds a NUL
 
 
 def read_table(name: str, data: bytes) -> list[tuple[str, ...]]:
@@ -163,14 +214,17 @@ def read_table(name: str, data: bytes) -> list[tuple[str, ...]]:
     return [row for columns in table_columns(name, data) for row in zip(*columns, strict=True)]
 
 
-def table_columns(name: str, data: bytes) -> Iterator[list[list[str]]]:
+def table_columns(name: str, data: bytes, *, as_bytes: bool = False
+                  ) -> Iterator[list[list[str]] | list[np.ndarray]]:
     """Yield the data rows of one of a bundle's CSV files a chunk at a time, as columns;
     refuse it as read_table does (possibly after yielding some chunks).
 
     The canonical form is read without the csv module where it cannot differ from it:
     every line one record (no carriage return or NUL anywhere, each line holding a quote
     written exactly as csv writes that row), so a quote-free line is its fields joined by
-    commas and the text can be cut into chunks at any line end.
+    commas and the text can be cut into chunks at any line end. `as_bytes`: a chunk of such
+    lines comes as 'S' columns of UTF-8 bytes (no Python object per value); others as lists
+    of str.
     """
     columns = header_of(name, data)
     width = len(columns)
@@ -184,7 +238,7 @@ def table_columns(name: str, data: bytes) -> Iterator[list[list[str]]]:
         end = data.rfind(b"\n", start, start + _CHUNK_BYTES) + 1
         if end <= start:  # one line longer than a chunk
             end = data.find(b"\n", start) + 1
-        yield _line_columns(name, data, start, end, width)
+        yield _line_columns(name, data, start, end, width, as_bytes)
         start = end
 
 
@@ -211,15 +265,19 @@ def _quoted_lines_are_records(data: bytes, width: int) -> bool:
     return True
 
 
-def _line_columns(name: str, data: bytes, start: int, end: int, width: int
-                  ) -> list[list[str]]:
-    """Return the lines data[start:end] (whole lines, each one record) as columns."""
+def _line_columns(name: str, data: bytes, start: int, end: int, width: int,
+                  as_bytes: bool = False) -> list[list[str]] | list[np.ndarray]:
+    """Return the lines data[start:end] (whole lines, each one record) as columns: 'S'
+    columns if `as_bytes` and no line holds a quote, else lists of str."""
     try:
         text = str(memoryview(data)[start:end], "utf-8")
     except UnicodeDecodeError:
         _refuse_table(name, data)
-    raw = np.frombuffer(data, np.uint8, count=end - start, offset=start)
-    ends = np.flatnonzero(raw == ord("\n"))
+    # the bytes after the lines too: cut() takes a value's padding from them, not a copy
+    whole = np.frombuffer(data, np.uint8, offset=start)
+    raw = whole[:end - start]
+    newline = raw == ord("\n")
+    ends = np.flatnonzero(newline)
     if (data.find(b'"', start, end) >= 0
             or int(np.diff(ends, prepend=-1).max()) > csv.field_size_limit()):
         try:
@@ -229,6 +287,17 @@ def _line_columns(name: str, data: bytes, start: int, end: int, width: int
         if any(len(row) != width for row in rows):
             _refuse_table(name, data)
         return as_columns(rows, width)
+    if as_bytes:
+        # each row's fields end at a comma, its last at the line end
+        found = np.flatnonzero(newline | (raw == ord(",")))
+        if len(found) != len(ends) * width or not bool(
+                (found[width - 1::width] == ends).all()):
+            _refuse_table(name, data)
+        stops = found.reshape(len(ends), width)
+        starts = np.empty_like(stops)
+        starts[:, 1:] = stops[:, :-1] + 1
+        starts[0, 0], starts[1:, 0] = 0, stops[:-1, -1] + 1
+        return [cut(whole, starts[:, k], stops[:, k]) for k in range(width)]
     commas = np.searchsorted(np.flatnonzero(raw == ord(",")), ends)
     if bool((np.diff(commas, prepend=0) != width - 1).any()):
         _refuse_table(name, data)

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#define NO_PAIR_LEFT_OUT ((int64_t)1 << 62) /* above every cost, and cost + price */
+
 /* Length of a fixed-width numpy 'S' item: trailing NUL bytes are padding. */
 static Py_ssize_t item_length(const unsigned char *item, Py_ssize_t width) {
     while (width > 0 && item[width - 1] == 0) {
@@ -112,7 +114,7 @@ typedef struct {
 
 static void cheapest_start(Cheapest *best) {
     best->held = 0;
-    best->left = (int64_t)1 << 40;
+    best->left = NO_PAIR_LEFT_OUT;
 }
 
 static void cheapest_offer(Cheapest *best, int64_t cost, Py_ssize_t k) {
@@ -313,25 +315,31 @@ static void select_kth(uint64_t *values, Py_ssize_t n, Py_ssize_t k) {
 }
 
 #define POSITION_BITS 24 /* a visit's lawful officers are ranked as (cost << 24) | position */
+#define PRICED_POSITION_BITS 21 /* ... or as ((cost + price) << 21) | position: 43 + 21 bits */
 
 /* cheapest_mixed(visit_keys, lawful, officer_keys, keep, start, stop,
- *                out_officers, out_costs, out_sizes, out_left)
+ *                out_officers, out_costs, out_sizes, out_left[, prices])
  *
  * As cheapest(), for assign-v2: visit v's pairs cost mix64(visit_keys[v] ^ officer_keys[o])
  * >> 24 for each o in lawful[v]; the keys are uint64 arrays hashed beforehand. Mixing is
  * cheap, so the selection is what is made fast: each pair is ranked by one distinct integer,
  * (cost << 24) | position, and the ranks below the (keep+1)-th smallest (quickselect) kept.
+ * With `prices` (int64 per officer, each in [0, 2^42)) pairs are ranked by cost + price
+ * instead, as ((cost + price) << 21) | position; the kept costs are still the plain costs,
+ * and out_left is the smallest cost + price left out.
  */
 static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
     Py_buffer visit_keys, officer_keys;
     Py_ssize_t keep, start, stop;
-    PyObject *lawful, *o_officers, *o_costs, *o_sizes, *o_left;
-    if (!PyArg_ParseTuple(args, "y*Oy*nnnOOOO", &visit_keys, &lawful, &officer_keys, &keep,
-                          &start, &stop, &o_officers, &o_costs, &o_sizes, &o_left)) {
+    PyObject *lawful, *o_officers, *o_costs, *o_sizes, *o_left, *o_prices = Py_None;
+    if (!PyArg_ParseTuple(args, "y*Oy*nnnOOOO|O", &visit_keys, &lawful, &officer_keys, &keep,
+                          &start, &stop, &o_officers, &o_costs, &o_sizes, &o_left,
+                          &o_prices)) {
         return NULL;
     }
     PyObject *result = NULL;
     Py_buffer out_officers = {0}, out_costs = {0}, out_sizes = {0}, out_left = {0};
+    Py_buffer officer_prices = {0};
     Py_buffer *views = NULL;
     uint64_t *costs = NULL, *ranked = NULL;
     Py_ssize_t taken = 0, n_visits = visit_keys.len / 8, n_officers = officer_keys.len / 8;
@@ -350,6 +358,25 @@ static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
         || writable_int64(o_left, &out_left, n_visits, "out_left") < 0) {
         goto done;
     }
+    if (o_prices != Py_None) {
+        if (PyObject_GetBuffer(o_prices, &officer_prices, PyBUF_C_CONTIGUOUS) < 0) {
+            goto done;
+        }
+        if (officer_prices.len != n_officers * 8) {
+            PyErr_SetString(PyExc_ValueError, "prices: one int64 per officer expected");
+            goto done;
+        }
+    }
+    const int64_t *prices = officer_prices.obj ? officer_prices.buf : NULL;
+    int shift = prices ? PRICED_POSITION_BITS : POSITION_BITS;
+    if (prices) {
+        for (Py_ssize_t o = 0; o < n_officers; o++) {
+            if (prices[o] < 0 || prices[o] >= ((int64_t)1 << 42)) {
+                PyErr_SetString(PyExc_ValueError, "prices must lie in [0, 2^42)");
+                goto done;
+            }
+        }
+    }
     views = PyMem_Calloc((size_t)(stop - start) + 1, sizeof(Py_buffer));
     if (views == NULL) {
         PyErr_NoMemory();
@@ -366,7 +393,7 @@ static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
             widest = views[v - start].len / 8;
         }
     }
-    if (widest >= ((Py_ssize_t)1 << POSITION_BITS)) {
+    if (widest >= ((Py_ssize_t)1 << shift)) {
         PyErr_SetString(PyExc_ValueError, "a visit has too many lawful officers to rank");
         goto done;
     }
@@ -388,17 +415,19 @@ static PyObject *cheapest_mixed(PyObject *self, PyObject *args) {
         for (Py_ssize_t k = 0; k < count; k++) {
             costs[k] = mix64(key ^ okeys[members[k]]) >> 24;
         }
-        left[v] = (int64_t)1 << 40;
+        left[v] = NO_PAIR_LEFT_OUT;
         if (count > keep) {
             for (Py_ssize_t k = 0; k < count; k++) {
-                ranked[k] = (costs[k] << POSITION_BITS) | (uint64_t)k;
+                uint64_t rank = prices ? costs[k] + (uint64_t)prices[members[k]] : costs[k];
+                ranked[k] = (rank << shift) | (uint64_t)k;
             }
             select_kth(ranked, count, keep);  /* ranked[keep]: the cheapest pair left out */
             threshold = ranked[keep];
-            left[v] = (int64_t)(threshold >> POSITION_BITS);
+            left[v] = (int64_t)(threshold >> shift);
         }
         for (Py_ssize_t k = 0; k < count; k++) {
-            if (count <= keep || ((costs[k] << POSITION_BITS) | (uint64_t)k) < threshold) {
+            uint64_t rank = prices ? costs[k] + (uint64_t)prices[members[k]] : costs[k];
+            if (count <= keep || ((rank << shift) | (uint64_t)k) < threshold) {
                 to_officers[held] = members[k];
                 to_costs[held] = (int64_t)costs[k];
                 held++;
@@ -420,6 +449,7 @@ done:
     if (out_costs.obj) PyBuffer_Release(&out_costs);
     if (out_sizes.obj) PyBuffer_Release(&out_sizes);
     if (out_left.obj) PyBuffer_Release(&out_left);
+    if (officer_prices.obj) PyBuffer_Release(&officer_prices);
     PyBuffer_Release(&visit_keys);
     PyBuffer_Release(&officer_keys);
     return result;
@@ -448,19 +478,24 @@ static int64_t parent_cycle(Py_ssize_t n, const int64_t *parent, const int64_t *
     return 0;
 }
 
-/* shortest(n_nodes, tails, heads, weights, out_distance) -> (cycle_weight, scans)
+/* shortest(n_nodes, tails, heads, weights, out_distance[, warm]) -> (cycle_weight, scans)
  *
  * Shortest distances from a virtual source joined to every node by a 0-weight arc, over
  * the arcs tails[k] -> heads[k] of weight weights[k] (int64), by Bellman-Ford with a FIFO
  * queue (only nodes whose distance fell are scanned again). Writes the distances to
  * out_distance and returns (0, scans) when no cycle of negative weight exists; otherwise
- * (the weight of one negative cycle, scans). Exact integer arithmetic throughout.
+ * (the weight of one negative cycle, scans). With `warm` the virtual source's arcs weigh
+ * what out_distance holds on entry instead of 0 (the result is then the largest feasible
+ * potentials below those values); whether a negative cycle exists does not depend on it.
+ * Exact integer arithmetic throughout.
  */
 static PyObject *shortest(PyObject *self, PyObject *args) {
     Py_ssize_t n;
     Py_buffer tails, heads, weights;
     PyObject *o_distance;
-    if (!PyArg_ParseTuple(args, "ny*y*y*O", &n, &tails, &heads, &weights, &o_distance)) {
+    int warm = 0;
+    if (!PyArg_ParseTuple(args, "ny*y*y*O|p", &n, &tails, &heads, &weights, &o_distance,
+                          &warm)) {
         return NULL;
     }
     PyObject *result = NULL;
@@ -514,7 +549,9 @@ static PyObject *shortest(PyObject *self, PyObject *args) {
     }
     Py_ssize_t first = 0, count = 0;
     for (Py_ssize_t v = 0; v < n; v++) {
-        distance[v] = 0;
+        if (!warm) {
+            distance[v] = 0;
+        }
         parent[v] = -1;
         queue[count++] = v;
         queued[v] = 1;
@@ -577,8 +614,8 @@ static PyMethodDef methods[] = {
      "cheapest_mixed(...) -> None: assign-v2 costs of visits [start, stop) from their keys, "
      "keeping the cheapest."},
     {"shortest", shortest, METH_VARARGS,
-     "shortest(n, tails, heads, weights, out_distance) -> (negative cycle weight or 0, "
-     "passes): Bellman-Ford with a queue."},
+     "shortest(n, tails, heads, weights, out_distance[, warm]) -> (negative cycle weight or "
+     "0, passes): Bellman-Ford with a queue, from 0 everywhere or (warm) from out_distance."},
     {NULL, NULL, 0, NULL},
 };
 

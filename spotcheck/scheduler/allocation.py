@@ -37,7 +37,7 @@ import numpy as np
 
 from spotcheck.models.policy import Policy
 from spotcheck.models.registry import Registry
-from spotcheck.scheduler.capacity import StaffingFlow
+from spotcheck.scheduler.capacity import StaffingFlow, Unbounded
 from spotcheck.scheduler.draw import Ordering, Target
 from spotcheck.scheduler.eligibility import AnnualCap, Stratum
 from spotcheck.scheduler.staffing import StaffingRules
@@ -67,7 +67,7 @@ class StratumOutcome:
         return max(0, self.target.floor - len(self.drawn))
 
 
-@dataclass
+@dataclass(slots=True)
 class Visit:
     """One (enterprise, department) visit and the tasks that share it."""
 
@@ -119,33 +119,41 @@ def _turns(outcomes: list[StratumOutcome], level: int, above_floor: bool,
     return np.concatenate(strata)[order].tolist()
 
 
-def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
-             strata: list[tuple[Stratum, Target, Ordering]], *, cap: AnnualCap | None = None,
-             capacity: list[int] | None = None) -> Allocation:
-    """Return the admitted draws and visits under the alloc-v1 rule; `capacity` (default the
-    officers' own) is what each officer may take, e.g. far more to see every target staffed."""
-    outcomes = [StratumOutcome(s, t, o, policy.tiers[s.tier].priority) for s, t, o in strata]
-    flow = StaffingFlow(list(rules.capacity if capacity is None else capacity),
-                        policy.team_size)
-    visiting: dict[int, set[str]] = {}  # enterprise row → departments of its visits
-    visits: dict[tuple[int, str], Visit] = {}
-    admitted: list[Visit] = []
-    tasks = {t.code: t for t in policy.tasks}
+class _Admissions:
+    """alloc-v1 in progress: the strata's cursors, the visits opened, the flow staffing them."""
 
-    def own_qualifications(code: str) -> frozenset[str]:
-        qualification = tasks[code].qualification
+    def __init__(self, registry: Registry, policy: Policy, rules: StaffingRules,
+                 outcomes: list[StratumOutcome], cap: AnnualCap | None,
+                 flow: StaffingFlow | Unbounded) -> None:
+        self.registry, self.rules, self.cap, self.flow = registry, rules, cap, flow
+        self.team_size = policy.team_size
+        self.tasks = {t.code: t for t in policy.tasks}
+        # Enterprise row → departments of its visits, for the annual cap.
+        self.visiting: dict[int, set[str]] = {}
+        self.visits: dict[tuple[int, str], Visit] = {}
+        self.admitted: list[Visit] = []
+        self.eligible_for: dict[str, np.ndarray] = {}
+        for outcome in outcomes:
+            mask = self.eligible_for.setdefault(
+                outcome.stratum.task, np.zeros(len(registry.enterprises), dtype=bool))
+            mask[outcome.stratum.eligible] = True
+        self.peers: dict[str, list[str]] = {}
+        for code in sorted(self.tasks):
+            self.peers.setdefault(self.tasks[code].department, []).append(code)
+        # Departments whose tasks ask for two qualifications or more: only there can a
+        # joint visit lack a team.
+        self.joint = {d for d, group in self.peers.items()
+                      if len({self.tasks[c].qualification for c in group
+                              if self.tasks[c].qualification}) >= 2}
+        self._candidates: dict[tuple[str, str, str],
+                               tuple[str, frozenset[str], np.ndarray]] = {}
+
+    def own_qualifications(self, code: str) -> frozenset[str]:
+        """Return the qualification a task itself requires, as a set."""
+        qualification = self.tasks[code].qualification
         return frozenset([qualification]) if qualification else frozenset()
 
-    eligible_for: dict[str, np.ndarray] = {}
-    for stratum, _, _ in strata:
-        mask = eligible_for.setdefault(stratum.task,
-                                       np.zeros(len(registry.enterprises), dtype=bool))
-        mask[stratum.eligible] = True
-    peers: dict[str, list[str]] = {}
-    for code in sorted(tasks):
-        peers.setdefault(tasks[code].department, []).append(code)
-
-    def joint_conflict(row: int, code: str) -> str | None:
+    def joint_conflict(self, row: int, code: str) -> str | None:
         """Return why this task may not share the enterprise's visit, decided statically.
 
         Tasks of one department share a visit, whose team must hold every qualification
@@ -153,81 +161,111 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
         the tasks for which the enterprise is eligible, never by which task happened to
         draw the enterprise first, so a larger sample always extends a smaller one.
         """
-        department = tasks[code].department
-        group = peers[department]
-        if len({tasks[c].qualification for c in group if tasks[c].qualification}) < 2:
-            return None
+        department = self.tasks[code].department
         chain: frozenset[str] = frozenset()
         kept: list[str] = []
-        for peer in group:
-            mask = eligible_for.get(peer)
+        for peer in self.peers[department]:
+            mask = self.eligible_for.get(peer)
             if mask is None or not mask[row]:
                 continue
-            wanted = chain | own_qualifications(peer)
-            if len(rules.lawful(row, department, wanted)) >= policy.team_size:
+            wanted = chain | self.own_qualifications(peer)
+            if len(self.rules.lawful(row, department, wanted)) >= self.team_size:
                 chain, kept = wanted, [*kept, peer]
                 if peer == code:
                     return None
             elif peer == code:
-                return (rules.why_no_team(row, department, wanted)
+                return (self.rules.why_no_team(row, department, wanted)
                         + f" for a joint visit (进一次门) with task(s) {', '.join(kept)}")
         return None
 
-    def try_next(outcome: StratumOutcome) -> bool:
+    def candidates(self, stratum: Stratum) -> tuple[str, frozenset[str], np.ndarray]:
+        """Return a stratum's department, its task's own qualifications, and the officers
+        lawful for its enterprises unless recusal or rotation keep some off."""
+        found = self._candidates.get(stratum.key)
+        if found is None:
+            department = self.tasks[stratum.task].department
+            own = self.own_qualifications(stratum.task)
+            # Every enterprise of a stratum is in its jurisdiction: one pool serves them all.
+            found = self._candidates[stratum.key] = (
+                department, own,
+                self.rules.qualified(department, stratum.jurisdiction.encode(), own))
+        return found
+
+    def try_next(self, outcome: StratumOutcome) -> bool:
         """Admit the stratum's next candidate; return False once it is closed or exhausted."""
-        task = tasks[outcome.stratum.task]
-        own = own_qualifications(task.code)
+        rules, team_size, code = self.rules, self.team_size, outcome.stratum.task
+        department, own, common = self.candidates(outcome.stratum)
+        kept_off = rules.kept_off_mask
+        joint = department in self.joint
         rows = outcome.ordering.rows
         while outcome.cursor < len(rows):
             position = outcome.cursor
             outcome.cursor += 1
             row = int(rows[position])
-            lawful = rules.lawful(row, task.department, own)
-            if len(lawful) < policy.team_size:
-                outcome.skipped.append((position, rules.why_no_team(row, task.department, own)))
+            lawful = rules.lawful(row, department, own) if kept_off[row] else common
+            if len(lawful) < team_size:
+                outcome.skipped.append((position, rules.why_no_team(row, department, own)))
                 continue
-            conflict = joint_conflict(row, task.code)
+            conflict = self.joint_conflict(row, code) if joint else None
             if conflict:
                 outcome.skipped.append((position, conflict))
                 continue
-            key = (row, task.department)
-            visit = visits.get(key)
-            if visit is None and cap is not None:
-                blocked = cap.blocks(row, task.department, visiting.get(row, set()))
+            visit = self.visits.get((row, department))
+            if visit is None and self.cap is not None:
+                blocked = self.cap.blocks(row, department, self.visiting.get(row, set()))
                 if blocked:
                     outcome.skipped.append((position, blocked))
                     continue
-            quals = own if visit is None else visit.qualifications | own
-            if quals != own:
-                lawful = rules.lawful(row, task.department, quals)
-            if visit is None:
-                index = flow.add_visit(lawful)
-                if index is None:
-                    close(outcome, lawful, task.department, row)
-                    return False
-                visit = Visit(row, task.department, [task.code], quals, index)
-                visits[key] = visit
-                admitted.append(visit)
-                visiting.setdefault(row, set()).add(task.department)
-            elif quals != visit.qualifications:
-                if not flow.restrict_visit(visit.flow_index, lawful):
-                    close(outcome, lawful, task.department, row)
-                    return False
-                visit.qualifications = quals
-                visit.tasks.append(task.code)
-            else:
-                visit.tasks.append(task.code)
+            if not self.admit(outcome, visit, row, department, code, own, lawful):
+                return False
             outcome.drawn.append(position)
             return True
         return False
 
-    def close(outcome: StratumOutcome, lawful: np.ndarray, department: str, row: int) -> None:
-        place = registry.enterprises.jurisdictions[row].decode()
+    def admit(self, outcome: StratumOutcome, visit: Visit | None, row: int, department: str,
+              code: str, own: frozenset[str], lawful: np.ndarray) -> bool:
+        """Open the candidate's visit or join the one open; return False, closing the
+        stratum, when the visits admitted so far leave no room for it."""
+        if visit is None:
+            index = self.flow.add_visit(lawful)
+            if index is None:
+                self.close(outcome, lawful, department, row)
+                return False
+            visit = Visit(row, department, [code], own, index)
+            self.visits[row, department] = visit
+            self.admitted.append(visit)
+            if self.cap is not None:
+                self.visiting.setdefault(row, set()).add(department)
+            return True
+        quals = visit.qualifications | own
+        if quals != visit.qualifications:
+            narrower = self.rules.lawful(row, department, quals)
+            if not self.flow.restrict_visit(visit.flow_index, narrower):
+                self.close(outcome, narrower, department, row)
+                return False
+            visit.qualifications = quals
+        visit.tasks.append(code)
+        return True
+
+    def close(self, outcome: StratumOutcome, lawful: np.ndarray, department: str,
+              row: int) -> None:
+        """Close the stratum: its candidate cannot be staffed with the visits admitted."""
+        place = self.registry.enterprises.jurisdictions[row].decode()
         outcome.closed_reason = (
             f"capacity: the {len(lawful)} lawful officer(s) of department {department} for "
-            f"{place} ({rules.describe_pool(lawful.tolist())}) and those they could trade "
-            "visits with are fully booked")
+            f"{place} ({self.rules.describe_pool(lawful.tolist())}) and those they could "
+            "trade visits with are fully booked")
 
+
+def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
+             strata: list[tuple[Stratum, Target, Ordering]], *, cap: AnnualCap | None = None,
+             unlimited: bool = False) -> Allocation:
+    """Return the admitted draws and visits under the alloc-v1 rule; with `unlimited`, as if
+    no officer's capacity bound (every target staffed; `teams` is then empty)."""
+    outcomes = [StratumOutcome(s, t, o, policy.tiers[s.tier].priority) for s, t, o in strata]
+    flow = (Unbounded(policy.team_size) if unlimited
+            else StaffingFlow(list(rules.capacity), policy.team_size))
+    state = _Admissions(registry, policy, rules, outcomes, cap, flow)
     levels = sorted({o.priority for o in outcomes}, reverse=True)
     rank = {key: r for r, key in enumerate(sorted(o.stratum.key for o in outcomes))}
     for above_floor in (False, True):
@@ -236,9 +274,9 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
             for index in _turns(outcomes, level, above_floor, rank):
                 if index in stopped:
                     continue
-                if not try_next(outcomes[index]):
+                if not state.try_next(outcomes[index]):
                     stopped.add(index)
-    ordered = sorted(admitted, key=lambda v: v.flow_index)
+    ordered = sorted(state.admitted, key=lambda v: v.flow_index)
     for visit in ordered:
         visit.tasks.sort()
     # Only the positions a stratum reached are ever read again: drop the rest of each
@@ -247,5 +285,4 @@ def allocate(registry: Registry, policy: Policy, rules: StaffingRules,
         outcome.ordering = Ordering(outcome.ordering.rows[:outcome.cursor].copy(),
                                     outcome.ordering.tickets[:outcome.cursor].copy())
     # Visits join the flow in admission order, so flow_index is each one's position.
-    return Allocation(outcomes, ordered, [flow.eligible[v.flow_index] for v in ordered],
-                      flow.teams())
+    return Allocation(outcomes, ordered, list(flow.eligible), flow.teams())

@@ -4,10 +4,11 @@ Every lawful (visit, officer) pair has a cost by the plan's assign rule, and all
 are priced (`costs`); but only each visit's few cheapest pairs go into the solver
 (OR-Tools). The solution is then proven optimal for the whole network by reduced costs:
 with node potentials from the pruned solution's residual network, no left-out pair could
-lower the total (it costs at least the visit's cheapest left-out cost). Where that proof
-fails for a visit, its pairs are all added and the network is solved again. The answer is
-the exact optimum of the full network either way; pruning only keeps the solver's network
-small.
+lower the total. Where officers are scarce the proof fails for some visits; the
+potentials then price each officer, and the next network keeps each visit's cheapest
+pairs by cost + price, where its optimal team nearly always is. Visits the proof still
+cannot clear get all their pairs. The answer is the exact optimum of the full network
+either way; pruning only keeps the solver's network small.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import itertools
 import multiprocessing as mp
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from spotcheck.scheduler.costs import PairCosts
 from spotcheck.scheduler.fasthash import cheapest_pairs, keep_cheapest, native
 from spotcheck.scheduler.hashes import ASSIGN_V1
 from spotcheck.scheduler.network import NO_ARC_LEFT_OUT, StaffingProblem, contains
-from spotcheck.scheduler.optimality import certify
+from spotcheck.scheduler.optimality import Certificate, certify, officer_prices
 
 PARALLEL_MIN_PAIRS = 2_000_000  # below this, forking costs more than it saves
 
@@ -133,9 +134,9 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
                   complete: frozenset[int] = frozenset(),
                   previous: StaffingProblem | None = None,
                   teams: tuple[np.ndarray, np.ndarray] | None = None,
-                  workers: int = 1) -> StaffingProblem:
+                  workers: int = 1, prices: np.ndarray | None = None) -> StaffingProblem:
     """Return the staffing network priced by the rule `assign`, each visit keeping its
-    `keep` cheapest pairs.
+    `keep` cheapest pairs (by cost + officer price with `prices`, assign-v2 only).
 
     Visits in `complete` keep every pair; `keep=None` keeps every pair of every visit.
     `teams` (visit, officer) are pairs kept besides: a staffing within capacity, so the
@@ -155,18 +156,21 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
     if previous is None and not complete:
         limit = keep if keep is not None else max(1, max(map(len, eligible), default=1))
         if assign == ASSIGN_V1:
+            if prices is not None:
+                raise ValueError("officer prices choose assign-v2 pairs only")
             job = _HashJob(pricing.prefix, pricing.visit_ids, eligible, pricing.officer_ids,
                            limit)
             officers, costs, sizes, left = _hash_all(job, workers)
         else:
-            officers, costs, sizes, left = pricing.cheapest(eligible, limit, workers=workers)
+            officers, costs, sizes, left = pricing.cheapest(eligible, limit, workers=workers,
+                                                            prices=prices)
         arc_visit = np.repeat(np.arange(len(visit_ids), dtype=np.int64), sizes)
         if teams is not None:
             arc_visit, officers, costs = _with_teams(pricing, (arc_visit, officers, costs),
                                                      teams)
         return StaffingProblem(
             team_size, visit_ids, inspector_ids, np.asarray(capacity, dtype=np.int64),
-            arc_visit, officers, costs, eligible, left, pricing)
+            arc_visit, officers, costs, eligible, left, pricing, prices)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     left_out = np.full(len(visit_ids), NO_ARC_LEFT_OUT, dtype=np.int64)
     if previous is not None:
@@ -189,7 +193,8 @@ def build_problem(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
         np.repeat(np.arange(len(parts), dtype=np.int64), sizes),
         np.concatenate([p[0] for p in parts]) if parts else empty,
         np.concatenate([p[1] for p in parts]) if parts else empty,
-        eligible, left_out, pricing)
+        eligible, left_out, pricing,
+        previous.officer_price if previous is not None else None)
 
 
 def solve_min_cost(problem: StaffingProblem, workers: int = 1) -> np.ndarray:
@@ -283,7 +288,12 @@ def _solve_part(team_size: int, n_visits: int, capacity: np.ndarray, arc_visit: 
 
 def pruned_keep(team_size: int) -> int:
     """Return how many of each visit's cheapest pairs the solver is first given."""
-    return 12 * team_size
+    return 5 * team_size
+
+
+def priced_keep(team_size: int) -> int:
+    """Return how many pairs each visit keeps when they are chosen by cost + officer price."""
+    return 10 * team_size
 
 
 def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
@@ -295,44 +305,90 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
     per arc, proven optimal.
 
     `teams` is a staffing within capacity (allocation's proof); without it a pruned
-    network may be infeasible where many officers are fully booked. After the first solve,
-    visits the proof cannot clear get all their pairs and the same teams are proven again;
-    only when a cheaper exchange really exists are those visits re-solved locally (with
-    their officers' other visits, everything else held), and failing that the whole
-    network. Every answer is certified, so these steps save time and never change it.
+    network may be infeasible where many officers are fully booked. The first network
+    keeps each visit's few cheapest pairs. Where many officers are fully booked, optimal
+    teams reach far down each visit's list and the proof cannot clear some visits. When
+    those visits' pairs are few, they are all added and the same teams proven again.
+    Otherwise, or when a cheaper exchange really exists, the solution's potentials price
+    every officer and (under assign-v2) the next network keeps each visit's cheapest pairs
+    by cost + price, plus the teams so far: with prices, a visit's optimal team is nearly
+    always among its first few. Each proof starts from the last potentials. Every answer
+    is certified, so these steps save time and never change it.
     """
+    width = max(1, len(inspector_ids))
+
+    def network(carried: tuple[np.ndarray, np.ndarray] | None, prices: np.ndarray | None,
+                complete: frozenset[int]) -> StaffingProblem:
+        if complete:  # these visits keep every lawful pair
+            chosen = sorted(complete)
+            sizes = np.array([len(eligible[v]) for v in chosen], dtype=np.int64)
+            every = (np.repeat(np.array(chosen, dtype=np.int64), sizes),
+                     np.concatenate([eligible[v] for v in chosen]).astype(np.int64))
+            carried = _union_pairs(carried, every, width)
+        problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
+                                inspector_ids, capacity, assign=assign,
+                                keep=pruned_keep(team_size) if prices is None
+                                else priced_keep(team_size),
+                                teams=carried, workers=workers, prices=prices)
+        if not complete:
+            return problem
+        left_out = problem.left_out_cost.copy()
+        left_out[sorted(complete)] = NO_ARC_LEFT_OUT
+        return replace(problem, left_out_cost=left_out)
 
     complete: frozenset[int] = frozenset()
-    keep = pruned_keep(team_size)
-    problem: StaffingProblem | None = None
-    flows = np.zeros(0, dtype=np.int64)
-    while True:
-        previous, previous_flows = problem, flows
-        problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
-                                inspector_ids, capacity, assign=assign, keep=keep,
-                                complete=complete, previous=problem, teams=teams,
-                                workers=workers)
-        flows = np.zeros(0, dtype=np.int64)
-        if previous is not None:
-            # Often the teams were optimal all along and only the potentials could not
-            # show it: with the widened visits' pairs in the network, prove it again.
-            flows = _carried_flows(previous, previous_flows, problem)
-            del previous, previous_flows
-            verdict = certify(problem, flows > 0)
-            if not verdict.optimal and not verdict.unproven:  # a cheaper exchange exists
-                flows = _resolve_locally(problem, flows, sorted(complete))
-                if len(flows):
-                    verdict = certify(problem, flows > 0)
-                    if not verdict.optimal and not verdict.unproven:
-                        flows = np.zeros(0, dtype=np.int64)  # it runs beyond the part
-        if len(flows) == 0:
-            flows = solve_min_cost(problem, workers)
-            verdict = certify(problem, flows > 0)
-        if verdict.optimal:
-            return problem, flows
+    problem = network(teams, None, complete)
+    flows = solve_min_cost(problem, workers)
+    verdict = certify(problem, flows > 0)
+    total, stalled = _total(problem, flows), False
+    while not verdict.optimal:
         if not verdict.unproven:
             raise SpotcheckError("the staffing solver returned teams that are not optimal")
-        complete = complete | frozenset(verdict.unproven)
+        potentials = verdict.potentials
+        # Widen when few pairs are at stake; always without prices (assign-v1) and when the
+        # last priced network found nothing cheaper, so every round makes progress.
+        if assign == ASSIGN_V1 or stalled or potentials is None or sum(
+                len(eligible[v]) for v in verdict.unproven) <= len(problem.arc_visit) // 4:
+            # Often the teams are optimal and only the potentials cannot show it: with the
+            # unproven visits' pairs all in the network, prove the same teams again.
+            complete = complete | frozenset(verdict.unproven)
+            widened = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
+                                    inspector_ids, capacity, assign=assign,
+                                    keep=pruned_keep(team_size), complete=complete,
+                                    previous=problem, workers=workers)
+            carried = _carried_flows(problem, flows, widened)
+            check = certify(widened, carried > 0, potentials)
+            if check.optimal or check.unproven:
+                problem, flows, verdict = widened, carried, check
+                continue
+            del widened, carried, check  # a cheaper exchange exists: solve again
+        used = flows > 0
+        pairs = _union_pairs(teams, (problem.arc_visit[used], problem.arc_inspector[used]),
+                             width)
+        prices = officer_prices(problem, potentials) \
+            if potentials is not None and assign != ASSIGN_V1 else None
+        del problem, flows, verdict, used
+        problem = network(pairs, prices, complete)
+        flows = solve_min_cost(problem, workers)
+        verdict = certify(problem, flows > 0, potentials)
+        stalled, total = _total(problem, flows) >= total, _total(problem, flows)
+    return replace(problem, potentials=verdict.potentials), flows
+
+
+def _total(problem: StaffingProblem, flows: np.ndarray) -> int:
+    """Return the total cost of a flow (exact: Python integers)."""
+    return int(problem.arc_cost[flows > 0].astype(object).sum())
+
+
+def _union_pairs(first: tuple[np.ndarray, np.ndarray] | None,
+                 second: tuple[np.ndarray, np.ndarray], width: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct (visit, officer) pairs of both, sorted."""
+    visits, officers = second if first is None else (
+        np.concatenate([first[0], second[0]]), np.concatenate([first[1], second[1]]))
+    keys = np.unique(np.asarray(visits, dtype=np.int64) * width
+                     + np.asarray(officers, dtype=np.int64))
+    return keys // width, keys % width
 
 
 def _carried_flows(previous: StaffingProblem, flows: np.ndarray,
@@ -343,29 +399,7 @@ def _carried_flows(previous: StaffingProblem, flows: np.ndarray,
     return contains(used, problem.arc_visit * width + problem.arc_inspector).astype(np.int64)
 
 
-def _resolve_locally(problem: StaffingProblem, flows: np.ndarray,
-                     visits: list[int]) -> np.ndarray:
-    """Return the flow with the given visits, and every visit sharing an officer with them,
-    solved again at minimum cost while all other visits keep their teams; an empty array
-    when that would be most of the network."""
-    officers = np.unique(np.concatenate([problem.lawful[v] for v in visits]))
-    touching = contains(officers, problem.arc_inspector)
-    local_visits = np.union1d(np.unique(problem.arc_visit[touching]),
-                              np.array(visits, dtype=np.int64))
-    if 2 * len(local_visits) > problem.visits:
-        return np.zeros(0, dtype=np.int64)  # hardly local: solving everything costs the same
-    local = contains(local_visits, problem.arc_visit)
-    held = np.bincount(problem.arc_inspector[~local & (flows > 0)],
-                       minlength=len(problem.inspector_ids))
-    arcs = np.flatnonzero(local)
-    local_officers = np.unique(problem.arc_inspector[arcs])
-    result = flows.copy()
-    result[arcs] = _solve_part(
-        problem.team_size, len(local_visits),
-        problem.capacity[local_officers] - held[local_officers],
-        np.searchsorted(local_visits, problem.arc_visit[arcs]),
-        np.searchsorted(local_officers, problem.arc_inspector[arcs]), problem.arc_cost[arcs])
-    return result
+PRICED_CHECKS = 3  # how often certify_teams may choose the pairs again by officer prices
 
 
 def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
@@ -378,23 +412,45 @@ def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
     `teams` (visit, officer) must already be lawful, within capacity and team_size per
     visit. No solver runs: the teams are optimal exactly when the full network's residual
     has no negative cycle, which Bellman–Ford decides on each visit's cheapest pairs plus
-    the teams, widening visits the reduced-cost bound cannot clear. Returns None when a
-    cheaper staffing exists.
+    the teams, widening visits the reduced-cost bound cannot clear. As in `staff`, under
+    assign-v2, while many visits are unproven, the pairs are chosen again by cost + officer
+    price (the last potentials, which the next proof starts from) before any visit is
+    widened. Returns None when a cheaper staffing exists.
     """
+    width = max(1, len(inspector_ids))
+    team_keys = teams[0] * width + teams[1]
 
+    def check(problem: StaffingProblem,
+              start: np.ndarray | None = None) -> tuple[Certificate, np.ndarray]:
+        used = contains(team_keys, problem.arc_visit * width + problem.arc_inspector)
+        return certify(problem, used, start), used
+
+    problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
+                            inspector_ids, capacity, assign=assign,
+                            keep=pruned_keep(team_size), teams=teams, workers=workers)
+    verdict, used = check(problem)
     complete: frozenset[int] = frozenset()
-    problem: StaffingProblem | None = None
-    while True:
+    repriced = 0
+    while not verdict.optimal:
+        if not verdict.unproven:
+            return None
+        if not complete and repriced < PRICED_CHECKS and assign != ASSIGN_V1 \
+                and verdict.potentials is not None and sum(
+                    len(eligible[v]) for v in verdict.unproven) > len(problem.arc_visit) // 4:
+            potentials = verdict.potentials
+            prices = officer_prices(problem, potentials)
+            del problem, used, verdict
+            problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
+                                    inspector_ids, capacity, assign=assign,
+                                    keep=priced_keep(team_size), teams=teams,
+                                    workers=workers, prices=prices)
+            verdict, used = check(problem, potentials)
+            repriced += 1
+            continue
+        complete = complete | frozenset(verdict.unproven)
         problem = build_problem(seed_digest, quarter, team_size, visit_ids, eligible,
                                 inspector_ids, capacity, assign=assign,
                                 keep=pruned_keep(team_size), complete=complete,
                                 previous=problem, teams=teams, workers=workers)
-        width = max(1, len(inspector_ids))
-        used = contains(teams[0] * width + teams[1],
-                        problem.arc_visit * width + problem.arc_inspector)
-        verdict = certify(problem, used)
-        if verdict.optimal:
-            return problem, used.astype(np.int64)
-        if not verdict.unproven:
-            return None
-        complete = complete | frozenset(verdict.unproven)
+        verdict, used = check(problem, verdict.potentials)
+    return replace(problem, potentials=verdict.potentials), used.astype(np.int64)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 
@@ -118,18 +119,22 @@ class StaffingFlow:
     def _grow(self, pool: int) -> bool:
         """Add one visit to the pool and route its team_size units, or change nothing."""
         self._visits[pool] += 1
-        # Most visits find team_size members with room the pool can still use at once.
-        units, visits, team = self._units[pool], self._visits[pool], self.team_size
-        quick = []
-        for officer in self._room[pool]:
-            if units.get(officer, 0) < visits:
-                quick.append(officer)
-                if len(quick) == team:
-                    for chosen in quick:
-                        self._move(pool, chosen, +1)
-                    if self._dead_pool[pool]:
-                        self._revive()
-                    return True
+        room = self._room[pool]
+        if len(room) >= self.team_size:
+            # No member has as many units as the pool now has visits, so any team_size
+            # members with room staff the new visit: most visits are admitted so (this is
+            # `_move` by +1, unrolled).
+            units, load, capacity = self._units[pool], self.load, self.capacity
+            for officer in list(islice(room, self.team_size)):
+                units[officer] = units.get(officer, 0) + 1
+                self._serving[officer].add(pool)
+                load[officer] += 1
+                if load[officer] == capacity[officer]:
+                    for other in self._pools_with[officer]:
+                        self._room[other].discard(officer)
+            if self._dead_pool[pool]:
+                self._revive()
+            return True
         journal: list[_Move] = []
         for unit in range(self.team_size):
             if not self._augment(pool, journal, mark_dead=unit == 0):
@@ -257,3 +262,30 @@ class StaffingFlow:
         for move in gains + give_ups:
             self._move(*move)
             journal.append(move)
+
+
+@dataclass
+class Unbounded:
+    """Visits staffed as if no officer's capacity bound (`StaffingFlow`'s interface): a set
+    of visits can then be staffed exactly when each has team_size lawful officers."""
+
+    team_size: int
+    eligible: list[np.ndarray] = field(init=False, default_factory=list)  # per visit
+
+    def add_visit(self, eligible: np.ndarray) -> int | None:
+        """Return the new visit's index if it has team_size lawful officers, else None."""
+        if len(eligible) < self.team_size:
+            return None
+        self.eligible.append(eligible)
+        return len(self.eligible) - 1
+
+    def restrict_visit(self, visit: int, eligible: np.ndarray) -> bool:
+        """Narrow a visit's lawful officers; return False (and change nothing) if too few."""
+        if len(eligible) < self.team_size:
+            return False
+        self.eligible[visit] = eligible
+        return True
+
+    def teams(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return no teams: capacity that never binds gives no staffing to keep."""
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)

@@ -11,7 +11,7 @@ gives exactly what `hashes.cost` computes one pair at a time; the tests hold the
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 
 import numpy as np
@@ -23,6 +23,7 @@ from spotcheck.scheduler.hashes import ASSIGN_V1, ASSIGN_V2, COST_SHIFT, assign_
 _MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _CHUNK_PAIRS = 1 << 22  # pairs priced at a time when choosing each visit's cheapest
 _COST_BITS = 40
+_PRICE_BITS = 42  # officer prices lie in [0, 2^42), so cost + price in 43 bits
 
 
 def mix64(z: np.ndarray) -> np.ndarray:
@@ -77,31 +78,46 @@ class PairCosts:
         """Return "assign-v1:SEED_HASH:QUARTER:", which every assign-v1 pair message starts with."""
         return f"{ASSIGN_V1}:{self.seed_digest}:{self.quarter}:".encode()
 
+    def of_visits(self, visits: np.ndarray) -> PairCosts:
+        """Return the price list of these visits only (indices into this one's)."""
+        return replace(self, visit_ids=self.visit_ids[visits],
+                       visit_keys=self.visit_keys[visits] if len(self.visit_keys)
+                       else self.visit_keys)
+
     def pairs(self, visits: np.ndarray, officers: np.ndarray) -> np.ndarray:
         """Return the cost of each (visit, officer) pair given as aligned index arrays."""
         if self.assign == ASSIGN_V2:
             return mixed_costs(self.visit_keys[visits], self.officer_keys[officers])
         return assign_costs(self.prefix, self.visit_ids[visits], self.officer_ids[officers])
 
-    def cheapest(self, lawful: list[np.ndarray], keep: int, *,
-                 workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def cheapest(self, lawful: list[np.ndarray], keep: int, *, workers: int = 1,
+                 prices: np.ndarray | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return each visit's `keep` cheapest assign-v2 pairs, as fasthash.cheapest_pairs
         returns assign-v1's: kept officers and costs (visit by visit, in lawful order, ties
         broken by position), the number kept per visit, the cheapest cost left out per visit.
 
+        With `prices` (int64 per officer, in [0, 2^42)) pairs are chosen by cost + price,
+        and the last array is the smallest cost + price left out; the kept costs stay plain.
         `workers` threads share the native loop; the result is the same.
         """
         if self.assign != ASSIGN_V2:
             raise ValueError("PairCosts.cheapest prices assign-v2; assign-v1 hashes each pair "
                              "(fasthash.cheapest_pairs)")
+        if prices is not None:
+            prices = np.ascontiguousarray(prices, dtype=np.int64)
+            if len(prices) != len(self.officer_keys) or (
+                    len(prices) and (prices.min() < 0 or prices.max() >= 2**_PRICE_BITS)):
+                raise ValueError("officer prices: one per officer, each in [0, 2^42)")
         native = fasthash.native_module()
         if native is None:
-            return self.cheapest_numpy(lawful, keep)
+            return self.cheapest_numpy(lawful, keep, prices=prices)
         return _cheapest_native(native, self.visit_keys, list(lawful), self.officer_keys, keep,
-                                workers)
+                                workers, prices)
 
-    def cheapest_numpy(self, lawful: list[np.ndarray],
-                       keep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def cheapest_numpy(self, lawful: list[np.ndarray], keep: int, *,
+                       prices: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return what `cheapest` does, in numpy alone: visits sharing one lawful array (one
         pool of officers) are priced as one matrix, a slice of rows at a time."""
         n = len(lawful)
@@ -115,7 +131,9 @@ class PairCosts:
                 rows = visits[start:start + step]
                 costs = mixed_costs(self.visit_keys[rows][:, None],
                                     self.officer_keys[members][None, :])
-                chosen, cheapest_left = _keep_cheapest_rows(costs, keep)
+                ranked = costs if prices is None else costs + prices[members][None, :]
+                chosen, cheapest_left = _keep_cheapest_rows(
+                    ranked, keep, _COST_BITS if prices is None else _PRICE_BITS + 1)
                 width = chosen.shape[1]
                 kept_officers[rows, :width] = members[chosen]
                 kept_costs[rows, :width] = np.take_along_axis(costs, chosen, axis=1)
@@ -128,8 +146,9 @@ class PairCosts:
 
 
 def _cheapest_native(native: ModuleType, visit_keys: np.ndarray, lawful: list[np.ndarray],
-                     officer_keys: np.ndarray, keep: int,
-                     workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                     officer_keys: np.ndarray, keep: int, workers: int,
+                     prices: np.ndarray | None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return PairCosts.cheapest's result from the native loop, threads sharing the visits."""
     n = len(lawful)
     visit_keys = np.ascontiguousarray(visit_keys, dtype=np.uint64)
@@ -141,7 +160,7 @@ def _cheapest_native(native: ModuleType, visit_keys: np.ndarray, lawful: list[np
 
     def run(bounds: tuple[int, int]) -> None:
         native.cheapest_mixed(visit_keys, lawful, officer_keys, keep, bounds[0], bounds[1],
-                              kept_officers, kept_costs, sizes, left)
+                              kept_officers, kept_costs, sizes, left, prices)
 
     if workers <= 1 or n < 256:
         run((0, n))
@@ -168,16 +187,17 @@ def _pools(lawful: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
             for g in range(len(first))]
 
 
-def _keep_cheapest_rows(costs: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return, per row of a cost matrix, the columns of its `keep` cheapest entries by
-    (cost, column) in column order, and its cheapest cost not kept (NO_PAIR_LEFT_OUT when
-    every entry is kept) — fasthash.keep_cheapest, row by row."""
+def _keep_cheapest_rows(costs: np.ndarray, keep: int,
+                        bits: int = _COST_BITS) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per row of a matrix of `bits`-bit costs, the columns of its `keep` cheapest
+    entries by (cost, column) in column order, and its cheapest cost not kept
+    (NO_PAIR_LEFT_OUT when every entry is kept) — fasthash.keep_cheapest, row by row."""
     rows, width = costs.shape
     if width <= keep:
         return (np.broadcast_to(np.arange(width, dtype=np.int64), (rows, width)),
                 np.full(rows, NO_PAIR_LEFT_OUT, dtype=np.int64))
     shift = max(1, (width - 1).bit_length())
-    if _COST_BITS + shift > 63:
+    if bits + shift > 63:
         raise ValueError(f"a pool of {width} officers is too large to rank in 63 bits")
     # cost and column in one integer: distinct, so its order is (cost, column) exactly
     ranked = (costs << shift) | np.arange(width, dtype=np.int64)[None, :]

@@ -21,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover - exercised where no compiler was available
     _native = None  # type: ignore[assignment]
 
-NO_PAIR_LEFT_OUT = 2**40  # above every 40-bit cost
+NO_PAIR_LEFT_OUT = 2**62  # above every 40-bit cost, and every cost + officer price (< 2^43)
 _BYTE_WEIGHTS = np.array([2**32, 2**24, 2**16, 2**8, 1], dtype=np.int64)
 _CHUNK = 1 << 16  # items per native call when threads share the work
 

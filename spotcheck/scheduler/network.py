@@ -21,7 +21,9 @@ class StaffingProblem:
     """The min-cost staffing network: visits, lawful officers, costs and capacities.
 
     `arc_*` hold the pairs given to the solver; `lawful[v]` lists every lawful officer of
-    visit v and `left_out_cost[v]` is the cheapest cost among v's pairs not in `arc_*`.
+    visit v and `left_out_cost[v]` is the cheapest cost among v's pairs not in `arc_*` —
+    with `officer_price` (int64 per officer, when the arcs were chosen by cost + price) the
+    cheapest cost + price among them.
     """
 
     team_size: int
@@ -34,6 +36,9 @@ class StaffingProblem:
     lawful: list[np.ndarray]
     left_out_cost: np.ndarray     # int64 per visit
     costs: PairCosts | None = None  # the plan's assign rule and keys, to recompute any cost
+    officer_price: np.ndarray | None = None  # int64 per officer, when arcs were chosen by it
+    # the potentials (visits, officers, sink) that proved the flow found on it optimal
+    potentials: np.ndarray | None = None
 
     @property
     def visits(self) -> int:

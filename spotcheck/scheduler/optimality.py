@@ -9,13 +9,17 @@ LP solver's tolerances) and is the same on every machine.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from spotcheck.scheduler import fasthash
 from spotcheck.scheduler.costs import PairCosts
+from spotcheck.scheduler.hashes import ASSIGN_V2
 from spotcheck.scheduler.network import NO_ARC_LEFT_OUT, StaffingProblem, contains
+
+PRICE_LIMIT = 2**42  # officer prices lie in [0, PRICE_LIMIT) (PairCosts.cheapest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,8 @@ class Certificate:
     iterations: int
     improvement: int = 0  # how much a negative cycle would save, when not optimal
     unproven: tuple[int, ...] = ()  # visits whose left-out pairs the bound cannot rule out
+    # the shortest distances found (visits, officers, sink) when there was no negative cycle
+    potentials: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def _residual(problem: StaffingProblem, used: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -60,20 +66,33 @@ def _cycle_cost(start: int, parent: np.ndarray, parent_weight: np.ndarray) -> in
             return total
 
 
-def certify(problem: StaffingProblem, used: np.ndarray) -> Certificate:
+def certify(problem: StaffingProblem, used: np.ndarray,
+            start: np.ndarray | None = None) -> Certificate:
     """Return whether the teams marked `used` (one flag per arc) have minimum total cost.
 
     First no negative cycle may exist among the arcs given; the shortest distances found
     then serve as node potentials, and every visit's left-out pairs (each costing at least
-    `left_out_cost`) must have a non-negative reduced cost against them.
+    `left_out_cost`) must have a non-negative reduced cost against them. `start` (one value
+    per node: visits, officers, sink) is where the distances start from, e.g. the
+    potentials of an earlier proof: the verdict on cycles is the same from anywhere, but
+    potentials near good officer prices clear far more left-out pairs.
     """
-    verdict, distance = _no_negative_cycle(problem, used)
+    verdict, distance = _no_negative_cycle(problem, used, start)
     if not verdict.optimal:
         return verdict
     unproven = _left_out_unproven(problem, distance)
-    if unproven:
-        return Certificate(False, verdict.iterations, 0, unproven)
-    return verdict
+    return Certificate(not unproven, verdict.iterations, 0, unproven, distance)
+
+
+def officer_prices(problem: StaffingProblem, potentials: np.ndarray) -> np.ndarray:
+    """Return a price per officer from a certificate's potentials: how far below the highest
+    officer's distance each one's lies (int64 in [0, 2^42)). An officer the network values
+    (one whose visits would pay to keep it) gets a high price; chosen by cost + price, each
+    visit's few cheapest pairs are then nearly always where its optimal team is."""
+    distance = potentials[problem.visits:problem.visits + len(problem.inspector_ids)]
+    if len(distance) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.minimum(distance.max() - distance, PRICE_LIMIT - 1).astype(np.int64)
 
 
 def _left_out_unproven(problem: StaffingProblem, distance: np.ndarray) -> tuple[int, ...]:
@@ -87,19 +106,60 @@ def _left_out_unproven(problem: StaffingProblem, distance: np.ndarray) -> tuple[
     if len(pruned) == 0:
         return ()
     officer_distance = distance[problem.visits:problem.visits + len(problem.inspector_ids)]
+    # a left-out pair's reduced cost, cost + d[v] - d[o], is (cost + price) + d[v] minus
+    # (d[o] + price): at least left_out_cost + d[v] minus the highest d[o] + price
+    priced = officer_distance if problem.officer_price is None else \
+        officer_distance + problem.officer_price
     highest: dict[int, int] = {}
     bound = np.empty(len(pruned), dtype=np.int64)
     for k, v in enumerate(pruned.tolist()):
         lawful = problem.lawful[v]
         key = id(lawful)
         if key not in highest:
-            highest[key] = int(officer_distance[lawful].max())
+            highest[key] = int(priced[lawful].max())
         bound[k] = highest[key]
     slack = problem.left_out_cost[pruned] + distance[pruned] - bound
     loose = pruned[slack < 0]
     if len(loose) == 0 or problem.costs is None:
         return tuple(loose.tolist())
-    return _exactly_unproven(problem, problem.costs, distance, officer_distance, loose)
+    found: tuple[int, ...] = ()
+    if problem.costs.assign == ASSIGN_V2:
+        negative, loose = _screened(problem, problem.costs, distance, officer_distance, loose)
+        found = tuple(negative.tolist())
+    if len(loose):
+        found += _exactly_unproven(problem, problem.costs, distance, officer_distance, loose)
+    return tuple(sorted(found))
+
+
+SCREENED_PAIRS = 32  # pairs per visit `_screened` ranks by reduced cost
+
+
+def _screened(problem: StaffingProblem, pricing: PairCosts, distance: np.ndarray,
+              officer_distance: np.ndarray,
+              visits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the visits with a left-out pair of negative reduced cost, and those still
+    undecided, by ranking each visit's pairs by reduced cost (assign-v2's native loop).
+
+    Against potentials d, pair (v, o) has reduced cost cost + d[v] - d[o], which is
+    cost + q[o] + d[v] - top with q[o] = top - d[o] (top the highest d[o]; q is capped, which
+    only lowers it). Each visit's SCREENED_PAIRS smallest cost + q are checked exactly; every
+    other pair's reduced cost is at least the next smallest cost + q, plus d[v] - top, and
+    only visits where that bound falls below zero are left undecided.
+    """
+    top = int(officer_distance.max())
+    prices = np.minimum(top - officer_distance, PRICE_LIMIT - 1).astype(np.int64)
+    lawful = [problem.lawful[v] for v in visits.tolist()]
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    officers, costs, sizes, beyond = pricing.of_visits(visits).cheapest(
+        lawful, SCREENED_PAIRS, prices=prices, workers=workers)
+    pair_visit = np.repeat(visits, sizes)
+    reduced = costs + distance[pair_visit] - officer_distance[officers]
+    width = max(1, len(problem.inspector_ids))
+    in_network = contains(problem.arc_visit * width + problem.arc_inspector,
+                          pair_visit * width + officers)
+    negative = np.unique(pair_visit[(reduced < 0) & ~in_network])
+    undecided = visits[beyond + distance[visits] - top < 0]
+    return negative, np.setdiff1d(undecided, negative)
 
 
 def _exactly_unproven(problem: StaffingProblem, pricing: PairCosts, distance: np.ndarray,
@@ -130,27 +190,32 @@ def has_negative_cycle(n_nodes: int, tails: np.ndarray, heads: np.ndarray,
     return not _rounds(n_nodes, tails, heads, weights)[0].optimal
 
 
-def _no_negative_cycle(problem: StaffingProblem,
-                       used: np.ndarray) -> tuple[Certificate, np.ndarray]:
+def _no_negative_cycle(problem: StaffingProblem, used: np.ndarray,
+                       start: np.ndarray | None = None) -> tuple[Certificate, np.ndarray]:
     n_nodes = problem.visits + len(problem.inspector_ids) + 1
     tails, heads, weights = _residual(problem, used.astype(bool))
+    if start is not None and len(start) != n_nodes:
+        raise ValueError("start: one value per node (visits, officers, sink) expected")
     native = fasthash.native_module()
     if native is not None:
-        distance = np.zeros(n_nodes, dtype=np.int64)
-        cycle, scans = native.shortest(n_nodes, tails, heads, weights, distance)
+        distance = np.zeros(n_nodes, dtype=np.int64) if start is None else \
+            np.array(start, dtype=np.int64)
+        cycle, scans = native.shortest(n_nodes, tails, heads, weights, distance,
+                                       start is not None)
         return Certificate(cycle == 0, scans, -cycle), distance
-    return _rounds(n_nodes, tails, heads, weights)
+    return _rounds(n_nodes, tails, heads, weights, start)
 
 
-def _rounds(n_nodes: int, tails: np.ndarray, heads: np.ndarray,
-            weights: np.ndarray) -> tuple[Certificate, np.ndarray]:
+def _rounds(n_nodes: int, tails: np.ndarray, heads: np.ndarray, weights: np.ndarray,
+            start: np.ndarray | None = None) -> tuple[Certificate, np.ndarray]:
     """Bellman–Ford in numpy rounds, where the native loop was not built."""
     order = np.argsort(heads, kind="stable")
     tails, heads, weights = tails[order], heads[order], weights[order]
     starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]]) if len(heads) else \
         np.zeros(0, dtype=np.int64)
     targets = heads[starts]
-    distance = np.zeros(n_nodes, dtype=np.int64)
+    distance = np.zeros(n_nodes, dtype=np.int64) if start is None else \
+        np.array(start, dtype=np.int64)
     parent = np.full(n_nodes, -1, dtype=np.int64)
     parent_weight = np.zeros(n_nodes, dtype=np.int64)
     jumps = max(1, math.ceil(math.log2(n_nodes + 1)) + 1)
@@ -176,8 +241,8 @@ def _rounds(n_nodes: int, tails: np.ndarray, heads: np.ndarray,
             ancestor = parent.copy()
             for _ in range(jumps):
                 ancestor = np.where(ancestor >= 0, ancestor[np.maximum(ancestor, 0)], -1)
-            for start in np.flatnonzero(ancestor >= 0)[:1].tolist():
-                cost = _cycle_cost(start, parent, parent_weight)
+            for node in np.flatnonzero(ancestor >= 0)[:1].tolist():
+                cost = _cycle_cost(node, parent, parent_weight)
                 if cost is not None and cost < 0:
                     return Certificate(False, iteration, -cost), distance
     return Certificate(False, n_nodes + 1), distance

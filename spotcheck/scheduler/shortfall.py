@@ -26,13 +26,12 @@ ones; `GroupAdvice` gives each its units (shortfall_groups.csv, the plan summary
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
+from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 
 from spotcheck.models.domain import Inspector
 from spotcheck.models.policy import Policy
@@ -43,8 +42,6 @@ from spotcheck.scheduler.draw import Ordering, Target
 from spotcheck.scheduler.eligibility import AnnualCap, Stratum
 from spotcheck.scheduler.staffing import StaffingRules
 from spotcheck.scheduler.workload import serving_officers
-
-UNLIMITED = 1 << 30  # a capacity no officer reaches: every target is staffed
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -67,7 +64,8 @@ def group_of(officer: Inspector) -> tuple[str, str, str]:
 
 
 class _PoolNetwork:
-    """The merged staffing network of a set of visits, with a maximum flow kept in it."""
+    """The merged staffing network of a set of visits, whose maximum flow is found for
+    given extra units on the officers' capacities."""
 
     def __init__(self, eligible: Sequence[np.ndarray], team_size: int,
                  capacity: Sequence[int]) -> None:
@@ -80,105 +78,110 @@ class _PoolNetwork:
                 members.append(lawful)
                 visits.append(0)
             visits[k] += 1
-        officers = np.unique(np.concatenate(members)) if members else np.zeros(0, np.int64)
-        self.officers = officers.tolist()
-        self.node_of = {o: 1 + len(members) + k for k, o in enumerate(self.officers)}
-        self.sink = 1 + len(members) + len(self.officers)
-        tails, heads, caps = [], [], []
-        for k, (lawful, n) in enumerate(zip(members, visits, strict=True)):
-            tails.append(0)
-            heads.append(1 + k)
-            caps.append(team_size * n)
-            for o in lawful.tolist():
-                tails.append(1 + k)
-                heads.append(self.node_of[o])
-                caps.append(n)
-        self.officer_arc: dict[int, int] = {}
-        for o in self.officers:
-            self.officer_arc[o] = len(tails)
-            tails.append(self.node_of[o])
-            heads.append(self.sink)
-            caps.append(int(capacity[o]))
-        self.tails, self.heads, self.caps = tails, heads, caps
-        self.demand = sum(team_size * n for n in visits)
-        self.flow = self._maximum_flow()
-        self.out: list[list[int]] = [[] for _ in range(self.sink + 1)]
-        self.into: list[list[int]] = [[] for _ in range(self.sink + 1)]
-        for arc, (tail, head) in enumerate(zip(tails, heads, strict=True)):
-            self.out[tail].append(arc)
-            self.into[head].append(arc)
+        sizes = np.array([len(m) for m in members], dtype=np.int64)
+        pair_officer = np.concatenate(members) if members else np.zeros(0, np.int64)
+        self.officers = np.unique(pair_officer)
+        n_pools, n_officers = len(members), len(self.officers)
+        self.sink = 1 + n_pools + n_officers
+        per_pool = np.array(visits, dtype=np.int64)
+        officer_node = 1 + n_pools + np.arange(n_officers, dtype=np.int64)
+        # source → pool (team_size per visit), pool → member (its visits), officer → sink.
+        self.tails = np.concatenate([np.zeros(n_pools, np.int64),
+                                     1 + np.repeat(np.arange(n_pools), sizes), officer_node])
+        self.heads = np.concatenate([1 + np.arange(n_pools, dtype=np.int64),
+                                     1 + n_pools + np.searchsorted(self.officers, pair_officer),
+                                     np.full(n_officers, self.sink, np.int64)])
+        self.caps = np.concatenate([team_size * per_pool, np.repeat(per_pool, sizes),
+                                    np.asarray(capacity, dtype=np.int64)[self.officers]])
+        self.officer_arcs = slice(len(self.caps) - n_officers, len(self.caps))
+        self.demand = int(team_size * per_pool.sum())
 
-    def _maximum_flow(self) -> list[int]:
-        """Return a maximum flow per arc (scipy's exact integer Dinic)."""
-        n = self.sink + 1
-        if not self.tails:
-            return []
-        graph = csr_matrix((np.array(self.caps, dtype=np.int32),
-                            (np.array(self.tails), np.array(self.heads))), shape=(n, n))
-        found = maximum_flow(graph, 0, self.sink, method="dinic").flow.tocoo()
-        flows = {(t, h): int(f) for t, h, f in zip(found.row.tolist(), found.col.tolist(),
-                                                    found.data.tolist(), strict=True)}
-        return [max(0, flows.get((t, h), 0))
-                for t, h in zip(self.tails, self.heads, strict=True)]
+    def solve(self, added: np.ndarray) -> tuple[int, np.ndarray]:
+        """Return the maximum flow's value with `added` units on the officers' capacities,
+        and which officers the source reaches in its residual network (the source side of
+        the minimum cut closest to the source)."""
+        if not len(self.officers):
+            return 0, np.zeros(0, dtype=bool)
+        caps = self.caps.copy()
+        caps[self.officer_arcs] += added
+        shape = (self.sink + 1, self.sink + 1)
+        graph = csr_matrix((caps.astype(np.int32), (self.tails, self.heads)), shape=shape)
+        found = maximum_flow(graph, 0, self.sink, method="dinic")
+        # The flow matrix holds f on each arc and -f on its reverse, so graph - flow is the
+        # residual capacity of every arc and of every reverse arc.
+        residual = (graph - found.flow).tocsr()
+        residual.data[residual.data < 0] = 0
+        residual.eliminate_zeros()
+        reached = breadth_first_order(residual, 0, directed=True, return_predecessors=False)
+        side = np.zeros(self.sink + 1, dtype=bool)
+        side[reached] = True
+        return int(found.flow_value), side[self.sink - len(self.officers):self.sink]
 
-    @property
-    def value(self) -> int:
-        """Return the flow's value."""
-        return sum(self.flow[arc] for arc in self.out[0])
 
-    def reached(self) -> dict[int, tuple[int, int]]:
-        """Return the nodes the source reaches in the residual network, each with the arc and
-        direction (+1 forward, -1 backward) it was reached by."""
-        parent: dict[int, tuple[int, int]] = {0: (-1, 0)}
-        queue = deque([0])
-        while queue:
-            node = queue.popleft()
-            for arc in self.out[node]:
-                head = self.heads[arc]
-                if head not in parent and self.flow[arc] < self.caps[arc]:
-                    parent[head] = (arc, +1)
-                    queue.append(head)
-            for arc in self.into[node]:
-                tail = self.tails[arc]
-                if tail not in parent and self.flow[arc] > 0:
-                    parent[tail] = (arc, -1)
-                    queue.append(tail)
-        return parent
+def _units_in_turn(side: np.ndarray, added: np.ndarray, count: int) -> np.ndarray:
+    """Return the officers (positions) that the next `count` units go to while the source
+    side stays `side`: each to the officer there with the fewest units added so far, then
+    the first."""
+    members = np.flatnonzero(side)
+    level = added[members]
+    order: list[np.ndarray] = []
+    total, height = 0, int(level.min())
+    while total < count:
+        # At this height every member that started at or below it takes one unit, in
+        # officer order.
+        turn = members[level <= height]
+        order.append(turn)
+        total += len(turn)
+        height += 1
+    return np.concatenate(order)[:count]
 
-    def add_unit(self, officer: int, parent: dict[int, tuple[int, int]]) -> None:
-        """Give the officer one more unit of capacity and route one unit to it along the
-        residual path `parent` found."""
-        arc = self.officer_arc[officer]
-        self.caps[arc] += 1
-        self.flow[arc] += 1
-        node = self.node_of[officer]
-        while node != 0:
-            step, direction = parent[node]
-            self.flow[step] += direction
-            node = self.tails[step] if direction > 0 else self.heads[step]
+
+def _run(net: _PoolNetwork, added: np.ndarray, side: np.ndarray,
+         turn: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """Return how many of the units `turn` lists to add in one run, and the maximum flow and
+    source side after them: all of them if the side is then still `side`, else the longest
+    prefix after which it is (found by bisection, as the side only shrinks) and one more
+    unit, which that side still chose."""
+    tried: dict[int, tuple[int, np.ndarray]] = {}
+
+    def solve(units: int) -> tuple[int, np.ndarray]:
+        if units not in tried:
+            tried[units] = net.solve(added + np.bincount(turn[:units], minlength=len(added)))
+        return tried[units]
+
+    stable, unstable = 0, len(turn)
+    if np.array_equal(solve(unstable)[1], side):
+        return (unstable, *solve(unstable))
+    while unstable - stable > 1:
+        middle = (stable + unstable) // 2
+        if np.array_equal(solve(middle)[1], side):
+            stable = middle
+        else:
+            unstable = middle
+    return (stable + 1, *solve(stable + 1))
 
 
 def extra_capacity(eligible: Sequence[np.ndarray], team_size: int,
                    capacity: Sequence[int]) -> tuple[dict[int, int], list[int]]:
     """Return the fewest officer-visits to add (officer → units) for these visits to be
     staffed, by the rule of this module, and the officers on the source side of the first
-    minimum cut (the saturated ones)."""
+    minimum cut (the saturated ones).
+
+    The source side stays put for long runs of units, so units are added a run at a time
+    (`_run`), each unit going where the rule, recomputing the side after every unit, puts it.
+    """
     net = _PoolNetwork(eligible, team_size, capacity)
-    deficit = net.demand - net.value
-    extra: dict[int, int] = {}
-    saturated: list[int] = []
-    first = True
-    while deficit > 0:
-        parent = net.reached()
-        side = [o for o in net.officers if net.node_of[o] in parent]
-        if first:
-            saturated, first = side, False
-        if not side:
+    added = np.zeros(len(net.officers), dtype=np.int64)
+    value, side = net.solve(added)
+    saturated = net.officers[side].tolist() if net.demand > value else []
+    while net.demand > value:
+        if not side.any():
             raise ValueError("a visit short of officers has no lawful officer to add to")
-        chosen = min(side, key=lambda o: (extra.get(o, 0), o))
-        extra[chosen] = extra.get(chosen, 0) + 1
-        net.add_unit(chosen, parent)
-        deficit -= 1
+        turn = _units_in_turn(side, added, net.demand - value)
+        units, value, side_after = _run(net, added, side, turn)
+        added += np.bincount(turn[:units], minlength=len(added))
+        side = side_after
+    extra = {int(net.officers[k]): int(added[k]) for k in np.flatnonzero(added).tolist()}
     return extra, saturated
 
 
@@ -208,7 +211,6 @@ def advise(registry: Registry, policy: Policy, rules: StaffingRules,
     """Return the saturated officer groups and the officer-visits each needs for every
     stratum to reach its target (the rule of this module), from the quarter's strata, their
     targets and full draw orders."""
-    unlimited = [UNLIMITED if c > 0 else 0 for c in rules.capacity]
-    wanted = allocate(registry, policy, rules, strata, cap=cap, capacity=unlimited)
+    wanted = allocate(registry, policy, rules, strata, cap=cap, unlimited=True)
     extra, saturated = extra_capacity(wanted.eligible, policy.team_size, rules.capacity)
     return group_advice(registry.inspectors, quarter, extra, saturated)

@@ -110,6 +110,9 @@ class StaffingRules:
         self._recused_at: dict[int, frozenset[int]] = {
             int(row): officers for row, officers in zip(rows.tolist(), kept_off.values(),
                                                         strict=True) if row >= 0 and officers}
+        # Per enterprise row: whether recusal or rotation keep any officer off it.
+        self.kept_off_mask = np.zeros(len(registry.enterprises), dtype=bool)
+        self.kept_off_mask[list(self._recused_at)] = True
         end = quarter.end
         self._by_prefix: dict[tuple[str, str], list[int]] = {}
         self._experts_by_prefix: dict[tuple[str, str], list[int]] = {}

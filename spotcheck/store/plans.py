@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     insert,
     select,
     update,
@@ -37,12 +39,16 @@ from spotcheck.store.transactions import reading, writing
 
 
 def _plan_rows(plan: Plan) -> dict[str, list[tuple[Any, ...]]]:
-    """Return each plan part's rows as tuples in the column order of its table."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    for _, attr, kind in PLAN_PARTS:
-        names = [f.name for f in fields(kind)]
-        out[attr] = sorted(tuple(getattr(r, n) for n in names) for r in getattr(plan, attr))
-    return out
+    """Return each plan part's rows as tuples in the column order of its table, sorted."""
+    return {attr: sorted(map(attrgetter(*(f.name for f in fields(kind))), getattr(plan, attr)))
+            for _, attr, kind in PLAN_PARTS}
+
+
+def _insert_rows(conn: Connection, table: Table, names: list[str], plan_id: str,
+                 rows: list[tuple[Any, ...]]) -> None:
+    """Insert a plan part's rows (tuples of these columns) under the plan id, in order."""
+    execute_chunks(conn, insert(table),
+                   [{"plan_id": plan_id, **dict(zip(names, row, strict=True))} for row in rows])
 
 
 def _stored_plan_rows(conn: Connection, plan_id: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -102,13 +108,15 @@ class PlanEvidence:
 
 def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: ManifestSource, *,
                replace: bool, evidence: PlanEvidence | None = None,
-               actor: str | None = None) -> str | None:
+               actor: str | None = None,
+               before_commit: Callable[[], object] | None = None) -> str | None:
     """Store the plan as the active plan of its quarter and task set, with its "plan" event;
     return the plan id it superseded, or None.
 
     `manifest_json` is the manifest text, or a function called inside the transaction with
-    the event chain up to and including the plan's event: it writes the bundle and returns
-    its manifest. If it raises, or the commit fails, nothing is stored.
+    the event chain up to and including the plan's event: it writes the bundle (or begins
+    to, and `before_commit`, called last inside the transaction, waits for the writing to
+    end) and returns its manifest. If either raises, or the commit fails, nothing is stored.
 
     The plan must use the quarter's latest freeze and ceremony seed as `evidence` says (the
     command line checked them; they are checked again under the write lock, in case the
@@ -140,33 +148,22 @@ def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: Manifest
             _check_evidence(events, plan, evidence)
             active = _active_plan(conn, key)
             _refuse_overlap(conn, plan.quarter, key, tasks)
+            recording = _Recording(events, manifest_json, evidence, actor, tasks)
             stored = conn.execute(select(PLAN).where(PLAN.c.plan_id == plan_id)).first()
             if stored is not None:
-                return _store_again(conn, plan, plan_id, stored._mapping, active, replace, key,
-                                    _Recording(events, manifest_json, evidence, actor, tasks))
-            if active is not None and not replace:
+                superseded = _store_again(conn, plan, plan_id, stored._mapping, active,
+                                          replace, key, recording)
+            elif active is not None and not replace:
                 raise InfeasiblePlanError(
                     f"plan {active} is already the active plan (有效计划) for {what}; "
                     "nothing was stored. Pass --replace to supersede it (it stays on record "
                     "as superseded).")
-            manifest = _Recording(events, manifest_json, evidence, actor, tasks).record(
-                conn, plan, plan_id, active)
-            if active is not None:
-                _set_status(conn, active, None, None)
-            conn.execute(insert(PLAN).values(
-                plan_id=plan_id, quarter=plan.quarter, tasks=tasks, seed=plan.seed,
-                seed_hash=plan.seed_hash, status=PLAN_ACTIVE, superseded_by=None,
-                active_key=key, manifest=manifest,
-                stored_at=datetime.now(UTC).isoformat(timespec="seconds")))
-            if active is not None:
-                _set_status(conn, active, None, plan_id)
-            for (table, _, kind), rows in zip(PLAN_PARTS, _plan_rows(plan).values(),
-                                              strict=True):
-                names = [f.name for f in fields(kind)]
-                execute_chunks(conn, insert(table),
-                                [{"plan_id": plan_id, **dict(zip(names, r, strict=True))}
-                                 for r in rows])
-            return active
+            else:
+                _store_new(conn, plan, plan_id, active, key, recording)
+                superseded = active
+            if before_commit is not None:
+                before_commit()
+            return superseded
     except IntegrityError as exc:
         text = str(exc.orig)
         if "active_key" in text or "plan.plan_id" in text or "plan_pkey" in text:
@@ -176,6 +173,23 @@ def store_plan(engine: Engine, plan: Plan, plan_id: str, manifest_json: Manifest
                 "supersede it)."
             ) from exc
         raise
+
+
+def _store_new(conn: Connection, plan: Plan, plan_id: str, active: str | None, key: str,
+               recording: _Recording) -> None:
+    """Store a plan_id not stored before, superseding the plan `active` (if not None)."""
+    manifest = recording.record(conn, plan, plan_id, active)
+    if active is not None:
+        _set_status(conn, active, None, None)
+    conn.execute(insert(PLAN).values(
+        plan_id=plan_id, quarter=plan.quarter, tasks=recording.tasks, seed=plan.seed,
+        seed_hash=plan.seed_hash, status=PLAN_ACTIVE, superseded_by=None,
+        active_key=key, manifest=manifest,
+        stored_at=datetime.now(UTC).isoformat(timespec="seconds")))
+    if active is not None:
+        _set_status(conn, active, None, plan_id)
+    for (table, _, kind), rows in zip(PLAN_PARTS, _plan_rows(plan).values(), strict=True):
+        _insert_rows(conn, table, [f.name for f in fields(kind)], plan_id, rows)
 
 
 def _check_evidence(events: list[Event], plan: Plan, evidence: PlanEvidence) -> None:

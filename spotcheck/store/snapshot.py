@@ -28,15 +28,18 @@ from spotcheck.store.sql import (
     CHUNK,
     CONFLICT,
     ENTERPRISE,
+    ENTERPRISE_COLUMNS,
+    ENTERPRISE_WIDTHS,
     HISTORY,
     HISTORY_COLUMNS,
+    HISTORY_WIDTHS,
     INSPECTOR,
     PLAN,
     PLAN_PARTS,
     as_text,
     bytes_column,
+    column_chunks,
     count_rows,
-    enterprise_rows,
     stream_columns,
 )
 from spotcheck.store.transactions import reading
@@ -88,9 +91,9 @@ def load_registry(engine: Engine) -> Registry:
 
 def registry_in(conn: Connection) -> Registry:
     """Return the stored registries as the transaction of `conn` sees them (see load_registry)."""
-    enterprises = EnterpriseColumns.from_chunks(enterprise_rows(conn),
-                                                source="stored enterprises",
-                                                rows=count_rows(conn, ENTERPRISE))
+    enterprises = EnterpriseColumns.from_chunks(
+        column_chunks(conn, ENTERPRISE, ENTERPRISE_COLUMNS, ENTERPRISE_WIDTHS),
+        source="stored enterprises", rows=count_rows(conn, ENTERPRISE))
     inspectors = [
         Inspector(inspector_id=r.inspector_id, name=r.name, department=r.department,
                   jurisdiction=r.jurisdiction,
@@ -98,11 +101,8 @@ def registry_in(conn: Connection) -> Registry:
                   capacity=r.capacity, certificate_expiry=r.certificate_expiry, role=r.role)
         for r in conn.execute(select(INSPECTOR))]
     stored_conflicts = conn.execute(select(CONFLICT)).all()
-    keys = [c.name for c in HISTORY.primary_key.columns]
-    # SQLite reads its primary-key index in key order: the canonical order, no sort needed
-    ordered = f" ORDER BY {', '.join(keys)}" if conn.dialect.name == "sqlite" else ""
     history = HistoryColumns.from_chunks(
-        stream_columns(conn, HISTORY, HISTORY_COLUMNS, ordered),
+        column_chunks(conn, HISTORY, HISTORY_COLUMNS, HISTORY_WIDTHS),
         source="stored inspection history", rows=count_rows(conn, HISTORY))
     officers = {o.inspector_id for o in inspectors}
     conflicts: list[Conflict] = []
