@@ -371,7 +371,8 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
         problem = network(pairs, prices, complete)
         flows = solve_min_cost(problem, workers)
         verdict = certify(problem, flows > 0, potentials)
-        stalled, total = _total(problem, flows) >= total, _total(problem, flows)
+        latest = _total(problem, flows)
+        stalled, total = latest >= total, latest
     return replace(problem, potentials=verdict.potentials), flows
 
 
