@@ -14,7 +14,6 @@ what `hashes.cost` gives one pair at a time, under each rule; each plan verifies
 from __future__ import annotations
 
 import itertools
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -155,7 +154,7 @@ def run(visits: int, pool: int = 24, keep: int = 24, city: int = 0,
         workers: int | None = None, log: bool = True) -> Result:
     """Run the benchmark and return its figures; raise BenchmarkFailure when wrong."""
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        workers = fasthash.cpus()
     result = Result(visits, pool, keep, workers, fasthash.native(), city=city)
     run_pricing(result, log)
     if city:

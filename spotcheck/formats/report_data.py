@@ -46,7 +46,8 @@ class TierInfo:
 
 @dataclass(frozen=True)
 class StratumEntry:
-    """One stratum of a plan, as drawn (抽查计划)."""
+    """One stratum of a plan, as drawn (抽查计划): the plan and quarter, then the fields of
+    its strata.csv line (`scheduler.plan.StratumRow`, by name)."""
 
     plan_id: str
     quarter: str

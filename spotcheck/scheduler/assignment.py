@@ -347,8 +347,8 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
         potentials = verdict.potentials
         # Widen when few pairs are at stake; always without prices (assign-v1) and when the
         # last priced network found nothing cheaper, so every round makes progress.
-        if assign == ASSIGN_V1 or stalled or potentials is None or sum(
-                len(eligible[v]) for v in verdict.unproven) <= len(problem.arc_visit) // 4:
+        if assign == ASSIGN_V1 or stalled or potentials is None \
+                or _few_at_stake(problem, verdict.unproven):
             # Often the teams are optimal and only the potentials cannot show it: with the
             # unproven visits' pairs all in the network, prove the same teams again.
             complete = complete | frozenset(verdict.unproven)
@@ -374,6 +374,12 @@ def staff(seed_digest: str, quarter: str, team_size: int, visit_ids: list[str],
         latest = _total(problem, flows)
         stalled, total = latest >= total, latest
     return replace(problem, potentials=verdict.potentials), flows
+
+
+def _few_at_stake(problem: StaffingProblem, unproven: tuple[int, ...]) -> bool:
+    """Return whether the unproven visits' lawful pairs are few beside the network's arcs
+    (so widening them to every pair is cheaper than choosing the network again)."""
+    return sum(len(problem.lawful[v]) for v in unproven) <= len(problem.arc_visit) // 4
 
 
 def _total(problem: StaffingProblem, flows: np.ndarray) -> int:
@@ -436,8 +442,8 @@ def certify_teams(seed_digest: str, quarter: str, team_size: int, visit_ids: lis
         if not verdict.unproven:
             return None
         if not complete and repriced < PRICED_CHECKS and assign != ASSIGN_V1 \
-                and verdict.potentials is not None and sum(
-                    len(eligible[v]) for v in verdict.unproven) > len(problem.arc_visit) // 4:
+                and verdict.potentials is not None \
+                and not _few_at_stake(problem, verdict.unproven):
             potentials = verdict.potentials
             prices = officer_prices(problem, potentials)
             del problem, used, verdict

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
@@ -34,6 +35,11 @@ def native() -> bool:
 def native_module() -> ModuleType | None:
     """Return the native extension, or None where it was not built."""
     return _native
+
+
+def cpus() -> int:
+    """Return how many CPUs this process may use (the default number of workers)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def ranges(n: int, parts: int) -> list[tuple[int, int]]:

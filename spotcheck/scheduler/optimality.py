@@ -9,7 +9,6 @@ LP solver's tolerances) and is the same on every machine.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -147,11 +146,10 @@ def _screened(problem: StaffingProblem, pricing: PairCosts, distance: np.ndarray
     only visits where that bound falls below zero are left undecided.
     """
     top = int(officer_distance.max())
-    prices = np.minimum(top - officer_distance, PRICE_LIMIT - 1).astype(np.int64)
     lawful = [problem.lawful[v] for v in visits.tolist()]
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     officers, costs, sizes, beyond = pricing.of_visits(visits).cheapest(
-        lawful, SCREENED_PAIRS, prices=prices, workers=workers)
+        lawful, SCREENED_PAIRS, prices=officer_prices(problem, distance),
+        workers=fasthash.cpus())
     pair_visit = np.repeat(visits, sizes)
     reduced = costs + distance[pair_visit] - officer_distance[officers]
     width = max(1, len(problem.inspector_ids))

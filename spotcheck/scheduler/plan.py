@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from spotcheck.models.policy import Policy
 from spotcheck.models.quarter import Quarter
 from spotcheck.models.registry import Registry
 from spotcheck.scheduler import experts as expert_rule
+from spotcheck.scheduler import fasthash
 from spotcheck.scheduler.allocation import Allocation, allocate
 from spotcheck.scheduler.assignment import certify_teams, staff
 from spotcheck.scheduler.draw import Ordering, order_strata, stratum_target, ticket_hex
@@ -155,7 +155,7 @@ def plan_quarter(registry: Registry, policy: Policy, quarter: str | Quarter, see
     saturated officer group that would staff every target (`shortfall`).
     """
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        workers = fasthash.cpus()
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     quarter_text = str(q)
     seed = normalise_seed(seed)

@@ -8,7 +8,7 @@ four quarters, works out the advice, and gathers the plan's tables for the workb
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date
 
 from sqlalchemy import Engine
@@ -70,10 +70,11 @@ def _strata_outcomes(records: OutcomeRecords) -> list[StratumOutcome]:
             counts[1] += 1
             counts[2] += _finding(records.plans[d.plan_id].policy, result.codes)
     outcomes = []
-    for s in records.strata:
-        drawn, answered, found = tally.get((s.plan_id, s.task, s.tier, s.jurisdiction),
+    for stored in records.strata:
+        s = stored.row
+        drawn, answered, found = tally.get((stored.plan_id, s.task, s.tier, s.jurisdiction),
                                            [0, 0, 0])
-        outcomes.append(StratumOutcome(records.plans[s.plan_id].quarter, s.task, s.tier,
+        outcomes.append(StratumOutcome(records.plans[stored.plan_id].quarter, s.task, s.tier,
                                        s.jurisdiction,
                                        StratumCounts(max(s.eligible, drawn), drawn, answered,
                                                      found)))
@@ -148,9 +149,8 @@ def _plan_tables(records: OutcomeRecords) -> tuple[list[StratumEntry], list[Draw
                                                    list[TeamEntry], list[WorkloadEntry]]:
     """Return the plan's strata, draws, teams and workload as the workbook's rows."""
     quarter_of = {p: plan.quarter for p, plan in records.plans.items()}
-    strata = [StratumEntry(s.plan_id, quarter_of[s.plan_id], s.task, s.tier, s.jurisdiction,
-                           s.population, s.eligible, s.target, s.floor, s.allocated, s.drawn,
-                           s.shortfall, s.reason) for s in records.strata]
+    strata = [StratumEntry(s.plan_id, quarter_of[s.plan_id], **asdict(s.row))
+              for s in records.strata]
     drawn = [DrawnEntry(d.plan_id, quarter_of[d.plan_id], d.task, d.enterprise_id,
                         records.names.get(d.enterprise_id, ""), d.tier, d.jurisdiction, d.rank,
                         d.ticket) for d in records.draws]
@@ -177,8 +177,9 @@ def _advice_cells(records: OutcomeRecords, quarter: str, policy: Policy,
                   rows: tuple[OutcomeRow, ...]) -> list[AdviceCell]:
     """Return the quarter's task × tier cells with their pooled estimates."""
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for s in records.strata:
-        if records.plans[s.plan_id].quarter == quarter:
+    for stored in records.strata:
+        if records.plans[stored.plan_id].quarter == quarter:
+            s = stored.row
             cell = sums[(s.task, s.tier)]
             cell[0] += s.population
             cell[1] += s.eligible

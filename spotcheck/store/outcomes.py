@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from sqlalchemy import Connection, Engine, select
 
 from spotcheck.models.tables import PlanStratumRow
-from spotcheck.scheduler.plan import DrawRow
+from spotcheck.scheduler.plan import DrawRow, StratumRow
 from spotcheck.store.results import (
     ASSIGNMENT,
     DRAW,
@@ -33,20 +33,10 @@ _IN_CHUNK = 500
 
 @dataclass(frozen=True, order=True)
 class StoredStratum:
-    """One stratum of a stored plan (a line of its strata.csv, with the shortfall reason)."""
+    """One stratum of a stored plan: its line of strata.csv, with the shortfall reason."""
 
     plan_id: str
-    task: str
-    tier: str
-    jurisdiction: str
-    population: int
-    eligible: int
-    target: int
-    floor: int
-    allocated: int
-    drawn: int
-    shortfall: int
-    reason: str
+    row: StratumRow
 
 
 @dataclass(frozen=True)
@@ -100,10 +90,10 @@ class OutcomeRecords:
 
 def _strata(conn: Connection, plan_ids: Sequence[str]) -> tuple[StoredStratum, ...]:
     """Return the plans' strata, sorted."""
-    names = [f.name for f in fields(StoredStratum)]
+    names = ["plan_id", *(f.name for f in fields(StratumRow))]
     rows = conn.execute(select(*(STRATUM.c[n] for n in names))
                         .where(STRATUM.c.plan_id.in_(plan_ids)))
-    return tuple(sorted(StoredStratum(*row) for row in rows))
+    return tuple(sorted(StoredStratum(row[0], StratumRow(*row[1:])) for row in rows))
 
 
 def _draws(conn: Connection, plan_ids: Sequence[str]) -> tuple[StoredDraw, ...]:
