@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 
+import openpyxl
 from hypothesis import strategies as st
 
 import spotcheck
@@ -423,3 +425,18 @@ def registry_fingerprint(registry: Registry) -> str:
     lines += [f"{h.enterprise_id}|{h.task}|{h.department}|{h.inspected_on}"
               for h in registry.history.records()]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def workbook_bytes(sheets: list[tuple[str, str, list[list[str]]]]) -> bytes:
+    """Return an .xlsx of (title, state, rows) sheets (state "visible", "hidden" or
+    "veryHidden")."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, state, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+        sheet.sheet_state = state
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -10,8 +10,8 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pytest
+from builders import workbook_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -149,15 +149,8 @@ def test_a_long_value_is_named_by_its_row_and_column(tmp_path: Path, cell: str,
 
 def workbook(tmp_path: Path, sheets: list[tuple[str, str, list[list[str]]]]) -> Path:
     """Write a workbook of (title, state, rows) sheets and return its path."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, state, rows in sheets:
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-        sheet.sheet_state = state
     path = tmp_path / "history.xlsx"
-    book.save(path)
+    path.write_bytes(workbook_bytes(sheets))
     return path
 
 

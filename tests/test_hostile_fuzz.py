@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pytest
+from builders import workbook_bytes
 from hostile_inputs import (
     BUNDLE,
     KINDS,
@@ -254,19 +254,6 @@ SHEET_NAMES = st.text(st.characters(categories=["L", "N"], max_codepoint=0x9FFF)
                       min_size=1, max_size=12)
 
 
-def _workbook(sheets: list[tuple[str, str, list[list[str]]]]) -> bytes:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, state, rows in sheets:
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-        sheet.sheet_state = state
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 def _rezip(data: bytes, change: dict[str, bytes], extra: int = 0) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         parts = {info.filename: archive.read(info) for info in archive.infolist()}
@@ -287,18 +274,18 @@ def hostile_workbooks(draw: st.DrawFn) -> Hostile:
         states = ["visible", "visible", *draw(st.lists(st.sampled_from(
             ["visible", "hidden", "veryHidden"]), min_size=len(names) - 2,
             max_size=len(names) - 2))]
-        data = _workbook([(n, s, good) for n, s in zip(names, states, strict=True)])
+        data = workbook_bytes([(n, s, good) for n, s in zip(names, states, strict=True)])
         return Hostile(kind, f"{kind}.xlsx", data)
     if shape == "hidden":  # data only on hidden sheets; visible ones empty
-        data = _workbook([(names[0], "visible", []),
-                          *((n, "hidden", good) for n in names[1:])])
+        data = workbook_bytes([(names[0], "visible", []),
+                               *((n, "hidden", good) for n in names[1:])])
         return Hostile(kind, f"{kind}.xlsx", data)
     if shape == "defect":
         defective = draw(defective_rows(workbook=True))
-        data = _workbook([(names[0], "visible", defective.rows)])
+        data = workbook_bytes([(names[0], "visible", defective.rows)])
         return Hostile(defective.kind, f"{defective.kind}.xlsx", data, defective.row,
                        defective.column)
-    data = _workbook([(names[0], "visible", good)])
+    data = workbook_bytes([(names[0], "visible", good)])
     sheet = "xl/worksheets/sheet1.xml"
     if shape == "bomb":
         return Hostile(kind, f"{kind}.xlsx",
